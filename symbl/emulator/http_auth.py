@@ -1,0 +1,35 @@
+"""``POST /oauth2/token:generate`` (PROTOCOL.md §1.1)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .http_common import TOKEN_PATH, ApiError, json_response, read_json, state_of
+from .tokens import InvalidAppCredentialsError
+
+routes = web.RouteTableDef()
+
+
+@routes.post(TOKEN_PATH)
+async def generate_token(request: web.Request) -> web.Response:
+    """Exchange an app id and secret for an access token."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object.")
+    if body.get("type") != "application":
+        raise ApiError(400, '"type" must be "application" (the only grant the emulator supports).')
+    app_id, app_secret = body.get("appId"), body.get("appSecret")
+    if (
+        not isinstance(app_id, str)
+        or not app_id
+        or not isinstance(app_secret, str)
+        or not app_secret
+    ):
+        raise ApiError(400, '"appId" and "appSecret" are required strings.')
+    try:
+        token, expires_in = state_of(request).tokens.generate(app_id, app_secret)
+    except InvalidAppCredentialsError:
+        raise ApiError(
+            401, "Unauthorized: appId and appSecret do not match any application."
+        ) from None
+    return json_response({"accessToken": token, "expiresIn": expires_in})

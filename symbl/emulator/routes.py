@@ -1,0 +1,12 @@
+"""The emulator's one routing table: every area's routes, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import http_admin, http_auth
+
+ROUTES: list[web.AbstractRouteDef] = [
+    *http_auth.routes,
+    *http_admin.routes,
+]

@@ -1,0 +1,223 @@
+"""Running the emulator: in-process on a background thread, or in the foreground.
+
+Example:
+    >>> from symbl.emulator import Emulator
+    >>> with Emulator() as emu:
+    ...     client = symbl.Client(emu.credentials, base_url=emu.base_url)
+    ...     ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any, Callable, TypeVar
+
+from aiohttp import web
+
+from .faults import FaultRule
+from .http_common import MIDDLEWARES, STATE
+from .requestlog import RecordedRequest
+from .routes import ROUTES
+from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET, EmulatorState, Settings
+
+T = TypeVar("T")
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
+
+
+def create_app(state: EmulatorState) -> web.Application:
+    """Build the aiohttp application serving the whole API over ``state``."""
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=0)
+    app[STATE] = state
+    app.add_routes(ROUTES)
+    return app
+
+
+class Emulator:
+    """A local Symbl API (REST and websockets) on one port.
+
+    Args:
+        host: interface to listen on.
+        port: TCP port; 0 picks a free one (see :attr:`base_url`).
+        apps: ``{app_id: app_secret}`` allowed to generate tokens; by default one app,
+            ``emulator-app-id`` / ``emulator-app-secret``.
+        **settings: initial :class:`~symbl.emulator.state.Settings`, e.g. ``token_lifetime=1.0``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        apps: Mapping[str, str] | None = None,
+        **settings: Any,
+    ) -> None:
+        initial = Settings()
+        initial.update(settings)
+        self._apps = dict(apps) if apps else {DEFAULT_APP_ID: DEFAULT_APP_SECRET}
+        self.state = EmulatorState(self._apps, initial)
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    def __repr__(self) -> str:
+        status = "running" if self.running else "stopped"
+        return f"<symbl Emulator {status} at {self.base_url}>"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Emulator:
+        """Start serving on a background thread; returns once the port is accepting."""
+        if self.running:
+            return self
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        loop = asyncio.new_event_loop()
+        started: Future[None] = Future()
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=self._serve, args=(loop, sock, started), name="symbl-emulator", daemon=True
+        )
+        self._thread.start()
+        started.result(timeout=_START_TIMEOUT)
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and stop the server thread. Safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if thread.is_alive():
+            if self._runner is not None:
+                cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
+                cleanup.result(_STOP_TIMEOUT)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(_STOP_TIMEOUT)
+        self._loop = self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (Ctrl+C)."""
+        self.start()
+        try:
+            assert self._thread is not None
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def _serve(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, started: Future[None]
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            self._runner = web.AppRunner(
+                create_app(self.state), access_log=None, shutdown_timeout=1.0
+            )
+            loop.run_until_complete(self._runner.setup())
+            loop.run_until_complete(web.SockSite(self._runner, sock).start())
+        except BaseException as exc:  # hand start-up failures to the caller of start()
+            started.set_exception(exc)
+            loop.close()
+            return
+        started.set_result(None)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    # -- addresses and credentials -------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The REST base URL, e.g. ``http://127.0.0.1:53117``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def app_id(self) -> str:
+        """The first configured app id."""
+        return next(iter(self._apps))
+
+    @property
+    def app_secret(self) -> str:
+        """The secret of :attr:`app_id`."""
+        return self._apps[self.app_id]
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """``{'app_id': ..., 'app_secret': ...}`` for the first app, ready for ``credentials=``."""
+        return {"app_id": self.app_id, "app_secret": self.app_secret}
+
+    def environ(self) -> dict[str, str]:
+        """Environment variables that point the SDK (or a subprocess) at this emulator."""
+        return {
+            "SYMBL_BASE_URL": self.base_url,
+            "SYMBL_APP_ID": self.app_id,
+            "SYMBL_APP_SECRET": self.app_secret,
+        }
+
+    # -- test controls (the admin API, from Python) --------------------------------------------
+
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` on the server's thread and return its result.
+
+        Every change to the state goes through here, so it never races a request in flight.
+        """
+        if self._loop is None or not self.running:
+            return function(*args)
+
+        async def run() -> T:
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(_STOP_TIMEOUT)
+
+    def reset(self) -> None:
+        """Forget everything (tokens, requests, faults, changed settings)."""
+        self.call(self.state.reset)
+
+    def requests(self, path: str = "", method: str = "") -> list[RecordedRequest]:
+        """Requests received so far, optionally those whose path starts with ``path``."""
+        return self.state.requests.entries(path, method)
+
+    def configure(self, **settings: Any) -> None:
+        """Change behaviour settings, e.g. ``configure(token_lifetime=1.0)``."""
+        self.call(self.state.settings.update, settings)
+
+    def add_app(self, app_id: str, app_secret: str) -> None:
+        """Allow another app id / secret pair to generate tokens."""
+        self.call(self.state.tokens.add_app, app_id, app_secret)
+
+    def revoke_tokens(self) -> int:
+        """Invalidate every issued token (clients then get 401); returns how many were valid."""
+        return self.call(self.state.tokens.revoke_all)
+
+    def tokens_generated(self, app_id: str | None = None) -> int:
+        """How many distinct tokens were generated for ``app_id`` (default: the first app)."""
+        return self.call(lambda: self.state.tokens.generated.get(app_id or self.app_id, 0))
+
+    def add_fault(self, **rule: Any) -> FaultRule:
+        """Inject a fault, e.g. ``add_fault(path="/v1/job/*", status=503, times=2)``."""
+        return self.call(self.state.faults.add, FaultRule(**rule))
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self.call(self.state.faults.clear)

@@ -1,0 +1,78 @@
+"""Everything the emulator remembers, composed from one store per API area (no HTTP here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .faults import FaultPlan
+from .requestlog import RequestLog
+from .tokens import TokenStore
+
+DEFAULT_APP_ID = "emulator-app-id"
+DEFAULT_APP_SECRET = "emulator-app-secret"
+
+
+@dataclasses.dataclass
+class Settings:
+    """Behaviour knobs, changeable at run time through the admin API.
+
+    Attributes:
+        token_lifetime: seconds a generated access token stays valid.
+    """
+
+    token_lifetime: float = 86400.0
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``{name: value}`` changes (snake_case or camelCase names), checking types.
+
+        Raises:
+            ValueError: an unknown setting or a value of the wrong type.
+        """
+        names = {field.name: field for field in dataclasses.fields(self)}
+        parsed: dict[str, Any] = {}
+        for raw_name, value in changes.items():
+            name = _snake_case(raw_name)
+            if name not in names:
+                raise ValueError(f"unknown setting {raw_name!r}; known: {', '.join(names)}")
+            current = getattr(self, name)
+            if isinstance(current, float):
+                valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+                value = float(value) if valid else value
+            else:
+                valid = type(value) is type(current)
+            if not valid:
+                raise ValueError(f"setting {raw_name!r} takes a {type(current).__name__}")
+            parsed[name] = value
+        for name, value in parsed.items():
+            setattr(self, name, value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings with camelCase names, as the admin API shows them."""
+        return {_camel_case(name): value for name, value in dataclasses.asdict(self).items()}
+
+
+class EmulatorState:
+    """The emulator's whole state; :meth:`reset` returns it to how it started."""
+
+    def __init__(self, apps: dict[str, str], settings: Settings) -> None:
+        self._initial_apps = dict(apps)
+        self._initial_settings = dataclasses.replace(settings)
+        self.requests = RequestLog()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget tokens, requests, faults and every change made since start."""
+        self.settings = dataclasses.replace(self._initial_settings)
+        self.tokens = TokenStore(self._initial_apps, self.settings)
+        self.faults = FaultPlan()
+        self.requests.clear()
+
+
+def _snake_case(name: str) -> str:
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
+
+
+def _camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
