@@ -17,8 +17,8 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from typing import IO, Any, Union
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import IO, TYPE_CHECKING, Any, Union
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -28,6 +28,10 @@ from ._auth import GeneratedToken, token_provider_for
 from ._credentials import Credentials, resolve_base_url, resolve_credentials, websocket_base_url
 from ._models import SymblObject
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._conversations import Conversations
+    from .async_api import Audio, Text, Video
 
 logger = logging.getLogger("symbl")
 
@@ -67,6 +71,9 @@ class Client:
         retry_backoff: first backoff delay in seconds; doubles per retry, with jitter.
         max_retry_wait: longest single wait between retries, including a ``Retry-After``
             the server asks for; a longer ``Retry-After`` is raised as :class:`RateLimitError`.
+        poll_interval: seconds between the first job polls (the very first goes out at once).
+        max_poll_interval: the cap the poll interval grows to.
+        job_timeout: longest wait for an async job to end before :class:`WaitTimeoutError`.
 
     Example:
         >>> client = symbl.Client(credentials={"app_id": "...", "app_secret": "..."}, timeout=10)
@@ -83,13 +90,24 @@ class Client:
         max_retries: int = 2,
         retry_backoff: float = 0.5,
         max_retry_wait: float = 30.0,
+        poll_interval: float = 0.25,
+        max_poll_interval: float = 5.0,
+        job_timeout: float = 7200.0,
     ) -> None:
-        _check_positive("timeout", timeout)
-        _check_positive("connect_timeout", connect_timeout)
-        _check_positive("retry_backoff", retry_backoff)
-        _check_positive("max_retry_wait", max_retry_wait)
+        settings = {
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "retry_backoff": retry_backoff,
+            "max_retry_wait": max_retry_wait,
+            "poll_interval": poll_interval,
+            "max_poll_interval": max_poll_interval,
+            "job_timeout": job_timeout,
+        }
+        for name, value in settings.items():
+            _check_positive(name, value)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.InvalidArgumentError("max_retries must be an int >= 0")
+        self._settings: dict[str, Any] = {**settings, "max_retries": max_retries}
         self.credentials: Credentials = resolve_credentials(credentials)
         self.base_url: str = resolve_base_url(base_url)
         self.websocket_url: str = websocket_base_url(self.base_url)
@@ -98,7 +116,11 @@ class Client:
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
         self.max_retry_wait = max_retry_wait
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.job_timeout = job_timeout
         self._tokens = token_provider_for(self.base_url, self.credentials)
+        self._derived: dict[Credentials, Client] = {}
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
 
@@ -114,6 +136,48 @@ class Client:
     def close(self) -> None:
         """Close the pooled HTTP connections. The client must not be used afterwards."""
         self._session.close()
+
+    def with_credentials(self, credentials: Mapping[str, Any] | Credentials) -> Client:
+        """A client with these settings and base URL but other credentials (cached)."""
+        resolved = resolve_credentials(credentials)
+        if resolved == self.credentials:
+            return self
+        with _clients_lock:
+            derived = self._derived.get(resolved)
+            if derived is None:
+                derived = Client(resolved, base_url=self.base_url, **self._settings)
+                self._derived[resolved] = derived
+            return derived
+
+    # -- the documented facades, bound to this client --------------------------------------------
+
+    @property
+    def Audio(self) -> Audio:
+        """``symbl.Audio`` bound to this client."""
+        from .async_api import Audio
+
+        return Audio(self)
+
+    @property
+    def Video(self) -> Video:
+        """``symbl.Video`` bound to this client."""
+        from .async_api import Video
+
+        return Video(self)
+
+    @property
+    def Text(self) -> Text:
+        """``symbl.Text`` bound to this client."""
+        from .async_api import Text
+
+        return Text(self)
+
+    @property
+    def Conversations(self) -> Conversations:
+        """``symbl.Conversations`` bound to this client."""
+        from ._conversations import Conversations
+
+        return Conversations(self)
 
     # -- authentication -------------------------------------------------------------------------
 
@@ -182,7 +246,8 @@ class Client:
         method = method.upper()
         url = self.base_url + path
         if params:
-            url += "?" + urlencode(params)
+            # %20 rather than '+' for spaces, as in the service's own examples.
+            url += "?" + urlencode(params, quote_via=quote)
         send_headers = dict(headers or {})
         data: Body = body
         if json is not None:

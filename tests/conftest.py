@@ -28,8 +28,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    """A running emulator shared by the whole session (reset before each test)."""
-    with Emulator() as emu:
+    """A running emulator shared by the whole session (reset before each test).
+
+    Jobs take 0.1 s here; tests about timing set their own.
+    """
+    with Emulator(job_queue_seconds=0.0, job_processing_seconds=0.1) as emu:
         yield emu
 
 

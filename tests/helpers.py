@@ -2,14 +2,59 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
 import time
+from pathlib import Path
 
+import numpy as np
+
+import symbl
 from symbl.emulator import Emulator
+from symbl.emulator.media import write_mp4, write_wav
 
 PYTHON = sys.executable
+DATA = Path(symbl.__file__).parent / "data"
+#: The sample meeting shipped with the package, as a Text API payload.
+MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
+#: A short transcript for generated recordings.
+TRANSCRIPT = {
+    "transcript": [
+        {
+            "speaker": {"name": "Ann", "userId": "ann@example.com"},
+            "text": "Can you send the report by Friday?",
+            "start": 0.2,
+            "end": 1.2,
+        },
+        {
+            "speaker": {"name": "Bob", "userId": "bob@example.com"},
+            "text": "Yes, I will send it tomorrow.",
+            "start": 1.5,
+            "end": 2.6,
+        },
+    ]
+}
+
+
+def make_wav(
+    path: Path, seconds: float = 3.0, transcript: dict | None = TRANSCRIPT, rate: int = 16000
+) -> Path:
+    """A WAV file with tone bursts where the transcript says people speak."""
+    samples = np.zeros(int(seconds * rate), dtype=np.float32)
+    for line in (transcript or {}).get("transcript", []):
+        start, end = int(line["start"] * rate), int(min(line["end"], seconds) * rate)
+        times = np.arange(end - start) / rate
+        samples[start:end] = 0.3 * np.sin(2 * np.pi * 220 * times)
+    write_wav(path, samples, rate, transcript)
+    return path
+
+
+def make_mp4(path: Path, seconds: float = 3.0, transcript: dict | None = TRANSCRIPT) -> Path:
+    """A minimal MP4 file carrying a transcript."""
+    write_mp4(path, seconds, transcript)
+    return path
 
 
 def subprocess_env(emu: Emulator, **extra: str) -> dict[str, str]:
@@ -37,5 +82,5 @@ def sdk_threads() -> list[threading.Thread]:
     return [
         thread
         for thread in threading.enumerate()
-        if thread is not threading.main_thread() and thread.name != "symbl-emulator"
+        if thread is not threading.main_thread() and not thread.name.startswith("symbl-emulator")
     ]

@@ -6,6 +6,12 @@
 - ``POST /_emulator/apps``: register ``{"appId", "appSecret"}``.
 - ``POST /_emulator/tokens:revoke``: invalidate every issued token.
 - ``GET|POST|DELETE /_emulator/faults``: list, add (a :class:`FaultRule` as JSON), clear faults.
+- ``POST /_emulator/media``: register a transcript for media, by ``url`` or ``sha256``:
+  ``{"url": "https://...", "transcript": [{"speaker": {...}, "text": ..., "start": 0, "end": 2}]}``.
+- ``GET|POST /_emulator/conversations``: list every conversation (with where its words came
+  from), or add a finished one from text messages, optionally with a chosen ``id``:
+  ``{"id": "1234567890", "appId": ..., "name": ..., "messages": [...]}``.
+- ``GET /_emulator/webhooks``: the job-status callbacks sent so far.
 
 No token is needed, nothing here is logged, and faults never apply here.
 """
@@ -16,8 +22,12 @@ from typing import Any
 
 from aiohttp import web
 
+from symbl.async_api import check_messages
+
 from .faults import FaultRule
 from .http_common import ApiError, json_response, read_json, state_of
+from .media import parse_transcript
+from .processing import RegisteredMedia, add_text
 
 routes = web.RouteTableDef()
 PREFIX = "/_emulator"
@@ -108,6 +118,75 @@ async def clear_faults(request: web.Request) -> web.Response:
     """Remove every fault rule."""
     state_of(request).faults.clear()
     return json_response({"message": "All faults were cleared."})
+
+
+@routes.post(PREFIX + "/media")
+async def register_media(request: web.Request) -> web.Response:
+    """Register the transcript the emulator uses for some media (by URL or SHA-256)."""
+    body = await _object_body(request)
+    keys = [key for key in ("url", "sha256") if isinstance(body.get(key), str) and body[key]]
+    if len(keys) != 1 or set(body) - {"url", "sha256", "transcript", "duration"}:
+        raise ApiError(
+            400, 'Give exactly one of "url" or "sha256", a "transcript", and optionally "duration".'
+        )
+    try:
+        transcript = parse_transcript({"transcript": body.get("transcript")})
+    except ValueError as exc:
+        raise ApiError(400, f"Invalid transcript: {exc}") from None
+    duration = body.get("duration")
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0
+    ):
+        raise ApiError(400, '"duration" must be a number of seconds')
+    library = state_of(request).media_library
+    target = library.by_url if keys[0] == "url" else library.by_sha256
+    target[body[keys[0]]] = RegisteredMedia(transcript, duration)
+    return json_response({keys[0]: body[keys[0]], "lines": len(transcript)}, status=201)
+
+
+@routes.get(PREFIX + "/conversations")
+async def list_all_conversations(request: web.Request) -> web.Response:
+    """Every conversation of every app, with where its words came from."""
+    conversations = state_of(request).conversations.all()
+    return json_response(
+        {
+            "conversations": [
+                {**item.to_json(), "appId": item.app_id, "sources": item.sources}
+                for item in conversations
+            ]
+        }
+    )
+
+
+@routes.post(PREFIX + "/conversations")
+async def import_conversation(request: web.Request) -> web.Response:
+    """Add a finished conversation from text messages, with a chosen id if given."""
+    state = state_of(request)
+    body = await _object_body(request)
+    app_id = body.pop("appId", next(iter(state.tokens.apps)))
+    conversation_id = body.pop("id", None)
+    name = body.pop("name", None)
+    if set(body) != {"messages"}:
+        raise ApiError(400, 'The body takes "messages" and optionally "id", "appId" and "name".')
+    if conversation_id is not None and (
+        not isinstance(conversation_id, str) or not conversation_id.isdigit()
+    ):
+        raise ApiError(400, '"id" must be a string of digits')
+    try:
+        messages = check_messages(body["messages"])
+        conversation = state.conversations.create(
+            app_id, name=name, conversation_id=conversation_id
+        )
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    add_text(conversation, messages, {})
+    return json_response(conversation.to_json(), status=201)
+
+
+@routes.get(PREFIX + "/webhooks")
+async def list_webhooks(request: web.Request) -> web.Response:
+    """Job-status callbacks sent so far, with their outcome."""
+    return json_response({"webhooks": state_of(request).webhook_deliveries})
 
 
 async def _object_body(request: web.Request) -> dict[str, Any]:

@@ -136,7 +136,7 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     record = RecordedRequest(
         method=request.method,
         path=request.path,
-        query_string=request.query_string,
+        query_string=request.rel_url.raw_query_string,
         query=list(request.query.items()),
         headers={key.lower(): value for key, value in request.headers.items()},
         websocket=request.headers.get("Upgrade", "").lower() == "websocket",

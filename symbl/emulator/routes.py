@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import http_admin, http_auth
+from . import http_admin, http_async, http_auth, http_conversations
 
 ROUTES: list[web.AbstractRouteDef] = [
     *http_auth.routes,
     *http_admin.routes,
+    *http_async.routes,
+    *http_conversations.routes,
 ]

@@ -13,13 +13,18 @@ import asyncio
 import socket
 import threading
 from collections.abc import Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from aiohttp import web
 
+from symbl.async_api import check_messages
+
 from .faults import FaultRule
+from .http_async import start_webhooks, stop_jobs
 from .http_common import MIDDLEWARES, STATE
+from .media import parse_transcript
+from .processing import RegisteredMedia, add_text
 from .requestlog import RecordedRequest
 from .routes import ROUTES
 from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET, EmulatorState, Settings
@@ -34,6 +39,8 @@ def create_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=0)
     app[STATE] = state
     app.add_routes(ROUTES)
+    app.on_startup.append(start_webhooks)
+    app.on_shutdown.append(stop_jobs)
     return app
 
 
@@ -128,6 +135,9 @@ class Emulator:
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, started: Future[None]
     ) -> None:
         asyncio.set_event_loop(loop)
+        # Named workers (media probing runs there), so tests can tell them from SDK threads.
+        workers = ThreadPoolExecutor(thread_name_prefix="symbl-emulator-worker")
+        loop.set_default_executor(workers)
         try:
             self._runner = web.AppRunner(
                 create_app(self.state), access_log=None, shutdown_timeout=1.0
@@ -143,6 +153,7 @@ class Emulator:
             loop.run_forever()
         finally:
             loop.close()
+            workers.shutdown(wait=True)
 
     # -- addresses and credentials -------------------------------------------------------------
 
@@ -221,3 +232,48 @@ class Emulator:
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         self.call(self.state.faults.clear)
+
+    def register_media(
+        self,
+        transcript: Any,
+        *,
+        url: str | None = None,
+        sha256: str | None = None,
+        duration: float | None = None,
+    ) -> None:
+        """Give media a transcript: the media at ``url``, or any upload with this SHA-256.
+
+        ``transcript`` is a list of ``{"speaker": {"name", "userId"}, "text", "start", "end"}``
+        (or ``{"transcript": [...]}``), as embedded transcripts are.
+        """
+        if (url is None) == (sha256 is None):
+            raise ValueError("give exactly one of url= or sha256=")
+        lines = parse_transcript(
+            transcript if isinstance(transcript, dict) else {"transcript": transcript}
+        )
+        library = self.state.media_library
+        target, key = (library.by_url, url) if url is not None else (library.by_sha256, sha256)
+        self.call(target.__setitem__, key, RegisteredMedia(lines, duration))
+
+    def add_conversation(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        conversation_id: str | None = None,
+        name: str | None = None,
+        app_id: str | None = None,
+    ) -> str:
+        """Add a finished conversation from Text API messages; returns its id."""
+
+        def add() -> str:
+            conversation = self.state.conversations.create(
+                app_id or self.app_id, name=name, conversation_id=conversation_id
+            )
+            add_text(conversation, check_messages(messages), {})
+            return conversation.id
+
+        return self.call(add)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Job-status callbacks sent so far."""
+        return self.call(lambda: list(self.state.webhook_deliveries))

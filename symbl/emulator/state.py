@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
+from .conversations import ConversationStore
 from .faults import FaultPlan
+from .jobs import JobStore, StoredJob
+from .processing import MediaLibrary
 from .requestlog import RequestLog
 from .tokens import TokenStore
 
@@ -19,9 +22,15 @@ class Settings:
 
     Attributes:
         token_lifetime: seconds a generated access token stays valid.
+        job_queue_seconds: how long a new async job stays ``scheduled``.
+        job_processing_seconds: how long it then stays ``in_progress``.
+        fail_jobs: make every job fail (to test failure handling).
     """
 
     token_lifetime: float = 86400.0
+    job_queue_seconds: float = 0.1
+    job_processing_seconds: float = 0.4
+    fail_jobs: bool = False
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``{name: value}`` changes (snake_case or camelCase names), checking types.
@@ -53,20 +62,37 @@ class Settings:
 
 
 class EmulatorState:
-    """The emulator's whole state; :meth:`reset` returns it to how it started."""
+    """The emulator's whole state; :meth:`reset` returns it to how it started.
+
+    ``webhook_sender`` is how job status changes reach ``webhookUrl``s; the HTTP layer installs
+    it (this module does no HTTP), and it survives resets.
+    """
 
     def __init__(self, apps: dict[str, str], settings: Settings) -> None:
         self._initial_apps = dict(apps)
         self._initial_settings = dataclasses.replace(settings)
         self.requests = RequestLog()
-        self.reset()
+        self.webhook_sender: Callable[[str, dict[str, str]], None] | None = None
+        self._start_fresh()
 
     def reset(self) -> None:
-        """Forget tokens, requests, faults and every change made since start."""
+        """Forget tokens, requests, faults, conversations, jobs and every changed setting."""
+        self.jobs.cancel_all()
+        self._start_fresh()
+
+    def _start_fresh(self) -> None:
         self.settings = dataclasses.replace(self._initial_settings)
         self.tokens = TokenStore(self._initial_apps, self.settings)
         self.faults = FaultPlan()
         self.requests.clear()
+        self.conversations = ConversationStore()
+        self.jobs = JobStore(self.settings, self._job_changed)
+        self.media_library = MediaLibrary()
+        self.webhook_deliveries: list[dict[str, Any]] = []
+
+    def _job_changed(self, job: StoredJob) -> None:
+        if job.webhook_url and self.webhook_sender is not None:
+            self.webhook_sender(job.webhook_url, {"jobId": job.id, "status": job.status})
 
 
 def _snake_case(name: str) -> str:
