@@ -176,7 +176,10 @@ class _MediaJobs(Facade):
         url = check_url(f"{where} payload['url']", fields.pop("url"))
         body = normalize(fields, URL_OPTIONS, f"{where} payload")
         extra = normalize(parameters, URL_OPTIONS, f"{where} parameters")
-        query = {name: extra.pop(name) for name in URL_QUERY_OPTIONS if name in extra}
+        # In the caller's order (a set's order would change from run to run).
+        query = {name: value for name, value in extra.items() if name in URL_QUERY_OPTIONS}
+        for name in query:
+            del extra[name]
         _merge(body, extra, where)
         _check_wait(wait)
         client = self._client(credentials)
