@@ -22,12 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from symbl.async_api import check_messages
-
 from .faults import FaultRule
 from .http_common import ApiError, json_response, read_json, state_of
 from .media import parse_transcript
-from .processing import RegisteredMedia, add_text
+from .processing import RegisteredMedia, import_text
 
 routes = web.RouteTableDef()
 PREFIX = "/_emulator"
@@ -168,18 +166,12 @@ async def import_conversation(request: web.Request) -> web.Response:
     name = body.pop("name", None)
     if set(body) != {"messages"}:
         raise ApiError(400, 'The body takes "messages" and optionally "id", "appId" and "name".')
-    if conversation_id is not None and (
-        not isinstance(conversation_id, str) or not conversation_id.isdigit()
-    ):
-        raise ApiError(400, '"id" must be a string of digits')
     try:
-        messages = check_messages(body["messages"])
-        conversation = state.conversations.create(
-            app_id, name=name, conversation_id=conversation_id
+        conversation = import_text(
+            state.conversations, app_id, body["messages"], conversation_id, name
         )
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    add_text(conversation, messages, {})
     return json_response(conversation.to_json(), status=201)
 
 

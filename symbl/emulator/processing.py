@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from symbl._options import parse_timestamp
+from symbl.async_api import check_messages
 
 from . import insights
-from .conversations import Line, StoredConversation
+from .conversations import ConversationStore, Line, StoredConversation
 from .media import MediaInfo, TranscriptLine, probe
 
 logger = logging.getLogger("symbl.emulator")
@@ -143,6 +144,28 @@ def add_text(
         cursor = finish + _GAP_BETWEEN_MESSAGES
     conversation.add_lines(lines, insight_options(options))
     conversation.sources.append("text")
+
+
+def import_text(
+    store: ConversationStore,
+    app_id: str,
+    messages: Any,
+    conversation_id: str | None = None,
+    name: str | None = None,
+) -> StoredConversation:
+    """A finished conversation made from Text API messages, with a chosen id if given.
+
+    Raises:
+        ValueError: invalid messages, an id that is not digits, or an id already taken.
+    """
+    if conversation_id is not None and not (
+        isinstance(conversation_id, str) and conversation_id.isdigit()
+    ):
+        raise ValueError('"id" must be a string of digits')
+    checked = check_messages(messages)
+    conversation = store.create(app_id, name=name, conversation_id=conversation_id)
+    add_text(conversation, checked, {})
+    return conversation
 
 
 def _times(message: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:

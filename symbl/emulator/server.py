@@ -18,13 +18,11 @@ from typing import Any, Callable, TypeVar
 
 from aiohttp import web
 
-from symbl.async_api import check_messages
-
 from .faults import FaultRule
 from .http_async import start_webhooks, stop_jobs
 from .http_common import MIDDLEWARES, STATE
 from .media import parse_transcript
-from .processing import RegisteredMedia, add_text
+from .processing import RegisteredMedia, import_text
 from .requestlog import RecordedRequest
 from .routes import ROUTES
 from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET, EmulatorState, Settings
@@ -264,15 +262,9 @@ class Emulator:
         app_id: str | None = None,
     ) -> str:
         """Add a finished conversation from Text API messages; returns its id."""
-
-        def add() -> str:
-            conversation = self.state.conversations.create(
-                app_id or self.app_id, name=name, conversation_id=conversation_id
-            )
-            add_text(conversation, check_messages(messages), {})
-            return conversation.id
-
-        return self.call(add)
+        store = self.state.conversations
+        owner = app_id or self.app_id
+        return self.call(lambda: import_text(store, owner, messages, conversation_id, name).id)
 
     def webhooks(self) -> list[dict[str, Any]]:
         """Job-status callbacks sent so far."""
