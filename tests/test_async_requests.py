@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import MEETING, make_mp4, make_wav
 
 import symbl
 from symbl.emulator import Emulator
 from symbl.emulator.media import write_mp3
+
+from helpers import MEETING, make_mp4, make_wav
 
 OPTIONS = {
     "name": "Business Meeting",

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import MEETING, make_wav
 
 import symbl
 from symbl.emulator import Emulator
+
+from helpers import MEETING, make_wav
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers import MEETING
 
 import symbl
 from symbl.emulator import Emulator
+
+from helpers import MEETING
 
 SPEAKER_EVENTS = {
     "speakerEvents": [

@@ -8,9 +8,10 @@ import time
 
 import pytest
 import requests
-from helpers import PYTHON
 
 from symbl.emulator import Emulator
+
+from helpers import PYTHON
 
 TOKEN_PATH = "/oauth2/token:generate"
 REJECTED = {"message": "Token validation failed for provided token."}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import textwrap
 
-from helpers import PYTHON
-
 import symbl
+
+from helpers import PYTHON
 
 PUBLIC_NAMES = {
     "APIConnectionError",

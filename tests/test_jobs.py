@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import DATA, MEETING, PYTHON, make_wav, sdk_threads, subprocess_env, wait_until
 
 import symbl
 from symbl.emulator import Emulator
+
+from helpers import DATA, MEETING, PYTHON, make_wav, sdk_threads, subprocess_env, wait_until
 
 
 def job_polls(emu: Emulator) -> list[float]:

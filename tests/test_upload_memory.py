@@ -7,9 +7,9 @@ import struct
 import subprocess
 from pathlib import Path
 
-from helpers import PYTHON, subprocess_env
-
 from symbl.emulator import Emulator
+
+from helpers import PYTHON, subprocess_env
 
 SIZE = 300 * 1024 * 1024
 RATE = 16000

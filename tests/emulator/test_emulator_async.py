@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 import requests
-from helpers import MEETING, TRANSCRIPT, make_wav, wait_until
 
 import symbl
 from symbl.emulator import Emulator
+
+from helpers import MEETING, TRANSCRIPT, make_wav, wait_until
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import DATA, MEETING, subprocess_env
-from snippets import SEEDS, SOURCES, documented_block, run_snippet
 
 from symbl.emulator import Emulator
+
+from helpers import DATA, MEETING, subprocess_env
+from snippets import SEEDS, SOURCES, documented_block, run_snippet
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the documentation pages are not at {SEEDS}")
