@@ -109,11 +109,13 @@ def throughput(client: symbl.Client, base_url: str, calls: int) -> dict[str, flo
     return {"sdk_calls_per_s": calls / sdk, "bare_calls_per_s": calls / bare, "ratio": sdk / bare}
 
 
+# Peak RSS from VmHWM (Linux): ru_maxrss would include the parent's size at fork time.
 UPLOAD = """
-import json, resource, sys, symbl
+import re, sys, symbl
 if len(sys.argv) > 1:
     symbl.Audio.process_file(file_path=sys.argv[1], wait=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024)
 """
 
 

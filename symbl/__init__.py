@@ -1,4 +1,16 @@
-"""symbl: the Python SDK for the Symbl.ai conversation-intelligence API."""
+"""symbl: the Python SDK for the Symbl.ai conversation-intelligence API.
+
+The documented entry points are ready-to-use objects: ``symbl.Audio``, ``symbl.Video`` and
+``symbl.Text`` (async jobs), ``symbl.Conversations`` (alias ``symbl.conversations``),
+``symbl.Telephony`` and ``symbl.Streaming``. They find credentials in a ``credentials=``
+argument, the ``SYMBL_APP_ID`` / ``SYMBL_APP_SECRET`` environment variables, or a symbl.conf
+file (working directory, then home). ``symbl.Client`` pins an account and settings.
+
+Example:
+    >>> import symbl
+    >>> conversation = symbl.Audio.process_file(file_path="meeting.wav")
+    >>> print(conversation.get_messages())
+"""
 
 from __future__ import annotations
 
@@ -29,6 +41,10 @@ from .errors import (
     SymblError,
     WaitTimeoutError,
 )
+from .streaming import Streaming as _Streaming
+from .streaming import StreamingConnection
+from .telephony import Connection
+from .telephony import Telephony as _Telephony
 
 # A library never configures logging; the NullHandler only keeps "no handler" warnings away.
 logging.getLogger("symbl").addHandler(logging.NullHandler())
@@ -43,6 +59,10 @@ Text = _Text()
 Conversations = _Conversations()
 #: The same object as ``Conversations``: the documentation uses both spellings.
 conversations = Conversations
+#: The Telephony API: have Symbl dial into a call (PSTN or SIP).
+Telephony = _Telephony()
+#: The Streaming API: send live audio over a websocket.
+Streaming = _Streaming()
 
 __all__ = [
     "APIConnectionError",
@@ -54,6 +74,7 @@ __all__ = [
     "BadRequestError",
     "Client",
     "ConfigurationError",
+    "Connection",
     "Conversation",
     "Conversations",
     "InternalServerError",
@@ -62,8 +83,11 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "Streaming",
+    "StreamingConnection",
     "StreamingError",
     "SymblError",
+    "Telephony",
     "Text",
     "Video",
     "WaitTimeoutError",

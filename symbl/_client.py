@@ -32,6 +32,8 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._conversations import Conversations
     from .async_api import Audio, Text, Video
+    from .streaming import Streaming
+    from .telephony import Telephony
 
 logger = logging.getLogger("symbl")
 
@@ -178,6 +180,20 @@ class Client:
         from ._conversations import Conversations
 
         return Conversations(self)
+
+    @property
+    def Telephony(self) -> Telephony:
+        """``symbl.Telephony`` bound to this client."""
+        from .telephony import Telephony
+
+        return Telephony(self)
+
+    @property
+    def Streaming(self) -> Streaming:
+        """``symbl.Streaming`` bound to this client."""
+        from .streaming import Streaming
+
+        return Streaming(self)
 
     # -- authentication -------------------------------------------------------------------------
 

@@ -189,7 +189,15 @@ class WaitTimeoutError(SymblError, TimeoutError):
 
 
 class StreamingError(SymblError):
-    """A websocket could not be opened, closed unexpectedly, or broke the protocol."""
+    """A websocket could not be opened, closed unexpectedly, or broke the protocol.
+
+    Attributes:
+        status_code: the HTTP status when the server refused the handshake, else None.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class AudioDeviceError(SymblError):

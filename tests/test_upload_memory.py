@@ -14,10 +14,13 @@ from helpers import PYTHON, subprocess_env
 SIZE = 300 * 1024 * 1024
 RATE = 16000
 
+# Peak RSS from VmHWM: ru_maxrss would also count the parent's size at fork time (Linux keeps
+# it across exec), which says nothing about the upload.
 UPLOAD = """
-import json, resource, sys, symbl
+import json, re, sys, symbl
 conversation = symbl.Audio.process_file(file_path=sys.argv[1], wait=False)
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+status = open("/proc/self/status").read()
+peak_kib = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1))
 print(json.dumps({"peak_mib": peak_kib / 1024, "conversation": conversation.get_conversation_id()}))
 """
 

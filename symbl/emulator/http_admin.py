@@ -12,6 +12,15 @@
   from), or add a finished one from text messages, optionally with a chosen ``id``:
   ``{"id": "1234567890", "appId": ..., "name": ..., "messages": [...]}``.
 - ``GET /_emulator/webhooks``: the job-status callbacks sent so far.
+- ``GET|PUT|DELETE /_emulator/live-transcript``: the words new streaming sessions hear and new
+  calls play: ``{"transcript": [{"speaker": {...}, "text": ..., "start": 0, "end": 2}]}``.
+- ``GET /_emulator/streams``: every streaming session (what its clients sent);
+  ``GET /_emulator/streams/{connectionId}/audio``: the audio it accepted, as bytes.
+- ``GET /_emulator/calls``: every telephony call; ``POST /_emulator/calls/{connectionId}:hangup``:
+  its remote party hangs up now.
+- ``GET /_emulator/outbox``: the summary emails calls would have sent.
+- ``POST /_emulator/websockets:drop``: cut live websockets without a close frame; optional
+  body ``{"path": "/v1/streaming/"}`` (a path prefix); answers ``{"dropped": n}``.
 
 No token is needed, nothing here is logged, and faults never apply here.
 """
@@ -24,7 +33,7 @@ from aiohttp import web
 
 from .faults import FaultRule
 from .http_common import ApiError, json_response, read_json, state_of
-from .media import parse_transcript
+from .media import TranscriptLine, parse_transcript
 from .processing import RegisteredMedia, import_text
 
 routes = web.RouteTableDef()
@@ -186,3 +195,79 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "Request body must be a JSON object.")
     return body
+
+
+@routes.get(PREFIX + "/live-transcript")
+async def get_live_transcript(request: web.Request) -> web.Response:
+    """The live transcript new sessions and calls use."""
+    lines = state_of(request).live_transcript
+    return json_response({"transcript": [line.to_json() for line in lines]})
+
+
+@routes.put(PREFIX + "/live-transcript")
+async def set_live_transcript(request: web.Request) -> web.Response:
+    """Set the live transcript: ``{"transcript": [...]}``."""
+    try:
+        lines = parse_transcript(await _object_body(request))
+    except ValueError as exc:
+        raise ApiError(400, f"Invalid transcript: {exc}") from None
+    state_of(request).live_transcript = lines
+    return json_response({"lines": len(lines)})
+
+
+@routes.delete(PREFIX + "/live-transcript")
+async def clear_live_transcript(request: web.Request) -> web.Response:
+    """Forget the live transcript: new sessions hear nothing."""
+    empty: tuple[TranscriptLine, ...] = ()
+    state_of(request).live_transcript = empty
+    return json_response({"lines": 0})
+
+
+@routes.get(PREFIX + "/streams")
+async def list_streams(request: web.Request) -> web.Response:
+    """Every streaming session so far."""
+    sessions = state_of(request).streams.sessions()
+    return json_response({"streams": [session.to_json() for session in sessions]})
+
+
+@routes.get(PREFIX + "/streams/{connection_id}/audio")
+async def stream_audio(request: web.Request) -> web.Response:
+    """The audio a streaming session accepted."""
+    try:
+        audio = state_of(request).streams.audio(request.match_info["connection_id"])
+    except KeyError:
+        raise ApiError(404, "No streaming session has this connection id.") from None
+    return web.Response(body=audio, content_type="application/octet-stream")
+
+
+@routes.get(PREFIX + "/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    """Every telephony call so far."""
+    return json_response({"calls": [call.to_json() for call in state_of(request).calls.calls()]})
+
+
+@routes.post(PREFIX + "/calls/{connection_id}:hangup")
+async def hang_up(request: web.Request) -> web.Response:
+    """The remote party of a call hangs up."""
+    connection_id = request.match_info["connection_id"]
+    try:
+        state_of(request).calls.hang_up(connection_id)
+    except KeyError:
+        raise ApiError(404, "No connected call has this connection id.") from None
+    return json_response({"connectionId": connection_id, "state": "ended"})
+
+
+@routes.get(PREFIX + "/outbox")
+async def list_outbox(request: web.Request) -> web.Response:
+    """Summary emails calls would have sent."""
+    return json_response({"outbox": state_of(request).calls.outbox})
+
+
+@routes.post(PREFIX + "/websockets:drop")
+async def drop_websockets(request: web.Request) -> web.Response:
+    """Cut live websockets (those under ``path``, if given) without a close frame."""
+    body = await read_json(request) if request.body_exists else {}
+    prefix = body.get("path", "") if isinstance(body, dict) else None
+    if not isinstance(prefix, str):
+        raise ApiError(400, 'The body is optional: {"path": "<path prefix>"}.')
+    return json_response({"dropped": state_of(request).sockets.drop(prefix)})

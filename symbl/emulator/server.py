@@ -1,5 +1,16 @@
 """Running the emulator: in-process on a background thread, or in the foreground.
 
+Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.http_admin`):
+
+- :meth:`Emulator.set_live_transcript`: the words that new streaming sessions hear (as their
+  audio arrives) and new calls play (in time scaled by the ``telephony_speed`` setting).
+- :meth:`Emulator.streams`, :meth:`Emulator.stream_audio`: what streaming clients sent.
+- :meth:`Emulator.calls`, :meth:`Emulator.outbox`, :meth:`Emulator.end_call`: telephony calls,
+  the summary emails they would have sent, and the remote party hanging up.
+- :meth:`Emulator.drop_websockets`: cut live sockets without a close frame.
+- Settings ``stream_idle_seconds`` (1800), ``telephony_speed`` (1.0),
+  ``telephony_answer_seconds`` (0.5) and ``stop_order`` (``"recognition_stopped_first"``).
+
 Example:
     >>> from symbl.emulator import Emulator
     >>> with Emulator() as emu:
@@ -26,6 +37,7 @@ from .processing import RegisteredMedia, import_text
 from .requestlog import RecordedRequest
 from .routes import ROUTES
 from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET, EmulatorState, Settings
+from .ws_streaming import end_live_sessions
 
 T = TypeVar("T")
 _START_TIMEOUT = 10.0
@@ -39,6 +51,7 @@ def create_app(state: EmulatorState) -> web.Application:
     app.add_routes(ROUTES)
     app.on_startup.append(start_webhooks)
     app.on_shutdown.append(stop_jobs)
+    app.on_shutdown.append(end_live_sessions)
     return app
 
 
@@ -200,7 +213,8 @@ class Emulator:
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(_STOP_TIMEOUT)
 
     def reset(self) -> None:
-        """Forget everything (tokens, requests, faults, changed settings)."""
+        """Forget everything (tokens, requests, faults, changed settings, the live transcript),
+        end every stream and call, and close every websocket (code 1001)."""
         self.call(self.state.reset)
 
     def requests(self, path: str = "", method: str = "") -> list[RecordedRequest]:
@@ -269,3 +283,67 @@ class Emulator:
     def webhooks(self) -> list[dict[str, Any]]:
         """Job-status callbacks sent so far."""
         return self.call(lambda: list(self.state.webhook_deliveries))
+
+    # -- live APIs (streaming and telephony) -----------------------------------------------------
+
+    def set_live_transcript(self, transcript: Any) -> None:
+        """Script what new streaming sessions hear and new calls play; None clears it.
+
+        Args:
+            transcript: a list of ``{"speaker": {"name", "userId"}, "text", "start", "end"}``
+                (seconds; ``speaker`` optional), or ``{"transcript": [...]}``, or None.
+
+        Raises:
+            ValueError: the transcript is malformed.
+
+        Example:
+            >>> emu.set_live_transcript(
+            ...     [{"speaker": {"name": "Ann"}, "text": "Hi there.", "start": 0.2, "end": 1.0}]
+            ... )
+        """
+        lines: tuple[Any, ...] = ()
+        if transcript is not None:
+            lines = parse_transcript(
+                transcript if isinstance(transcript, dict) else {"transcript": transcript}
+            )
+        self.call(setattr, self.state, "live_transcript", lines)
+
+    def streams(self) -> list[dict[str, Any]]:
+        """Every streaming session so far: ``connectionId``, ``conversationId``, ``state``,
+        ``start_request`` (as received), ``audio_bytes``, ``audio_frames``, ``audio_seconds``,
+        ``largest_frame``, ``audio_before_start``, ``oversize_frames``, ``stop_requests`` (the
+        raw texts) and ``sockets`` (open now)."""
+        return self.call(lambda: [s.to_json() for s in self.state.streams.sessions()])
+
+    def stream_audio(self, connection_id: str) -> bytes:
+        """The audio bytes the latest session on ``connection_id`` accepted, in order (up to
+        256 MiB; ``audio_bytes`` counts beyond).
+
+        Raises:
+            KeyError: no such session.
+        """
+        return self.call(self.state.streams.audio, connection_id)
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Every telephony call so far: ``connectionId``, ``conversationId``, ``state``
+        (``ringing``, ``active`` or ``ended``), ``start`` and ``stop`` (the request bodies,
+        ``stop`` None until stopped), ``ended_by``, ``speaker_events`` and ``subscribers``."""
+        return self.call(lambda: [c.to_json() for c in self.state.calls.calls()])
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Summary emails the calls would have sent: ``to``, ``subject``, ``conversationId``,
+        ``connectionId``, ``summaryUrl``, ``invokeOn``."""
+        return self.call(lambda: [dict(mail) for mail in self.state.calls.outbox])
+
+    def end_call(self, connection_id: str) -> None:
+        """The remote party of a call hangs up now.
+
+        Raises:
+            KeyError: no connected call with this id.
+        """
+        self.call(self.state.calls.hang_up, connection_id)
+
+    def drop_websockets(self, path_prefix: str = "") -> int:
+        """Cut every live websocket whose path starts with ``path_prefix`` (all by default)
+        without a close frame, as a broken network would; returns how many."""
+        return self.call(self.state.sockets.drop, path_prefix)

@@ -1,0 +1,3 @@
+import symbl
+
+connection_object.stop()

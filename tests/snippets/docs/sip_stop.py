@@ -1,0 +1,3 @@
+import symbl
+
+stop(connectionId)

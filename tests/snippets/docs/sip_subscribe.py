@@ -1,0 +1,6 @@
+connection.subscribe({
+    'transcript_response': lambda response: print('printing the first response ' + str(response)), 
+    'insight_response': lambda response: print('printing the first response ' + str(response))
+    }
+    )
+print(connection)
