@@ -101,6 +101,8 @@ def read_wav(path: str | Path, sample_rate: int) -> bytes:
         raise InvalidArgumentError(f"{path} does not exist") from None
     except (wave.Error, EOFError) as exc:
         raise InvalidArgumentError(f"{path} is not a PCM WAV file: {exc}") from exc
+    if (width, channels, rate) == (2, 1, sample_rate):
+        return raw  # already LINEAR16 at the right rate: WAV data is little-endian
     if width == 1:
         samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width in (2, 4):

@@ -239,7 +239,8 @@ class StreamingConnection:
         """
         self._require_linear16("send_audio_from_file")
         audio = read_wav(path, self.sample_rate)
-        chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2
+        # Paced audio goes in 100 ms frames, like a microphone; unpaced in the largest frames.
+        chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2 if realtime else MAX_FRAME_BYTES
         started = time.monotonic()
         try:
             for index, frame in enumerate(frames(audio, chunk)):

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import symbl
 from symbl.emulator import Emulator
+from symbl.emulator.media import probe
 
-from helpers import MEETING, PYTHON, TRANSCRIPT, make_mp4, subprocess_env
+from helpers import DATA, MEETING, PYTHON, TRANSCRIPT, make_mp4, subprocess_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 URL = "https://media.example.com/call.wav"
@@ -134,3 +136,49 @@ def test_examples_name_no_credentials() -> None:
     for script in EXAMPLES.glob("*.py"):
         text = script.read_text()
         assert "app_secret" not in text and "appSecret" not in text, script.name
+
+
+LIVE_SCRIPT = [
+    {
+        "speaker": {"name": "Ann"},
+        "text": "Can you send me the quote by Friday?",
+        "start": 0.0,
+        "end": 2.0,
+    },
+    {"speaker": {"name": "Bob"}, "text": "Yes, I will send it tomorrow.", "start": 2.5, "end": 4.0},
+]
+
+
+@pytest.fixture
+def phone(emu: Emulator) -> Emulator:
+    emu.set_live_transcript(LIVE_SCRIPT)
+    emu.configure(telephony_speed=20.0, telephony_answer_seconds=0.1)
+    return emu
+
+
+def test_telephony_examples(phone: Emulator, tmp_path: Path) -> None:
+    out = run_example(
+        phone, "telephony_pstn.py", "+14155550100", ",,123#", "me@example.com", cwd=tmp_path
+    )
+    assert "live: Can you send me the quote by Friday?" in out
+    assert "question: Can you send me the quote by Friday?" in out
+    assert phone.outbox()[0]["to"] == ["me@example.com"]
+    out = run_example(phone, "telephony_sip.py", "sip:8002@sip.example.com", cwd=tmp_path)
+    assert out.startswith("Connection(connectionId=")
+    assert "Yes, I will send it tomorrow." in out
+    phone.set_live_transcript([])
+    started = symbl.Client(phone.credentials, base_url=phone.base_url).Telephony.start_pstn(
+        "+14155550100"
+    )
+    out = run_example(phone, "telephony_stop.py", started.connectionId, cwd=tmp_path)
+    assert f"conversation {started.conversationId}" in out
+    assert "https://" in out
+
+
+def test_streaming_wav_example(emu: Emulator, tmp_path: Path) -> None:
+    with (DATA / "meeting.wav").open("rb") as handle:
+        emu.set_live_transcript([line.to_json() for line in probe(handle).transcript or ()])
+    out = run_example(emu, "streaming_wav.py", "--fast", cwd=tmp_path)
+    assert "Natalia: Hi Mike, thanks for joining the call today." in out
+    assert "-> question: What do you think about the annual plan at $69.99 per month?" in out
+    assert "topics: [" in out
