@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import struct
 import subprocess
@@ -32,28 +31,10 @@ import requests
 
 import symbl
 
+from benchlib import APP, start_emulator
+
 DATA = Path(symbl.__file__).parent / "data"
 MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
-APP = {"app_id": "emulator-app-id", "app_secret": "emulator-app-secret"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "symbl.emulator", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    process.stdout.readline()  # the banner: it is listening
-    return process, f"http://127.0.0.1:{port}"
 
 
 def configure(base_url: str, **settings: float) -> None:

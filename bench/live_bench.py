@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,7 +34,8 @@ import websocket
 
 import symbl
 
-APP = {"app_id": "emulator-app-id", "app_secret": "emulator-app-secret"}
+from benchlib import APP, start_emulator
+
 START = {
     "type": "start_request",
     "insightTypes": [],
@@ -49,21 +47,6 @@ START = {
 }
 STEP_BYTES = 3200  # 100 ms of 16 kHz LINEAR16
 TONE = (np.sin(np.arange(STEP_BYTES // 2) / 3.0) * 8000).astype("<i2").tobytes()
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "symbl.emulator", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    process.stdout.readline()
-    return process, f"http://127.0.0.1:{port}"
 
 
 def raw_connect(base_url: str, token: str) -> websocket.WebSocket:

@@ -13,7 +13,7 @@ import numpy as np
 
 import symbl
 from symbl.emulator import Emulator
-from symbl.emulator.media import write_mp4, write_wav
+from symbl.emulator.media import probe, write_mp4, write_wav
 
 PYTHON = sys.executable
 DATA = Path(symbl.__file__).parent / "data"
@@ -36,6 +36,29 @@ TRANSCRIPT = {
         },
     ]
 }
+
+
+#: A short call for the live APIs: a request (a question and an action item), then an answer.
+LIVE_SCRIPT = [
+    {
+        "speaker": {"name": "Ann", "userId": "ann@example.com"},
+        "text": "Can you send me the quote by Friday?",
+        "start": 0.0,
+        "end": 2.0,
+    },
+    {
+        "speaker": {"name": "Bob", "userId": "bob@example.com"},
+        "text": "Yes, I will send it tomorrow.",
+        "start": 2.5,
+        "end": 4.0,
+    },
+]
+
+
+def sample_transcript() -> list[dict]:
+    """The words of the bundled sample recording, with their real timings."""
+    with (DATA / "meeting.wav").open("rb") as handle:
+        return [line.to_json() for line in probe(handle).transcript or ()]
 
 
 def make_wav(

@@ -10,9 +10,16 @@ import pytest
 
 import symbl
 from symbl.emulator import Emulator
-from symbl.emulator.media import probe
 
-from helpers import DATA, MEETING, PYTHON, TRANSCRIPT, make_mp4, subprocess_env
+from helpers import (
+    LIVE_SCRIPT,
+    MEETING,
+    PYTHON,
+    TRANSCRIPT,
+    make_mp4,
+    sample_transcript,
+    subprocess_env,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 URL = "https://media.example.com/call.wav"
@@ -138,17 +145,6 @@ def test_examples_name_no_credentials() -> None:
         assert "app_secret" not in text and "appSecret" not in text, script.name
 
 
-LIVE_SCRIPT = [
-    {
-        "speaker": {"name": "Ann"},
-        "text": "Can you send me the quote by Friday?",
-        "start": 0.0,
-        "end": 2.0,
-    },
-    {"speaker": {"name": "Bob"}, "text": "Yes, I will send it tomorrow.", "start": 2.5, "end": 4.0},
-]
-
-
 @pytest.fixture
 def phone(emu: Emulator) -> Emulator:
     emu.set_live_transcript(LIVE_SCRIPT)
@@ -176,8 +172,7 @@ def test_telephony_examples(phone: Emulator, tmp_path: Path) -> None:
 
 
 def test_streaming_wav_example(emu: Emulator, tmp_path: Path) -> None:
-    with (DATA / "meeting.wav").open("rb") as handle:
-        emu.set_live_transcript([line.to_json() for line in probe(handle).transcript or ()])
+    emu.set_live_transcript(sample_transcript())
     out = run_example(emu, "streaming_wav.py", "--fast", cwd=tmp_path)
     assert "Natalia: Hi Mike, thanks for joining the call today." in out
     assert "-> question: What do you think about the annual plan at $69.99 per month?" in out

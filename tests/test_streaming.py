@@ -13,18 +13,10 @@ import pytest
 
 import symbl
 from symbl.emulator import Emulator
-from symbl.emulator.media import probe
 
-from helpers import DATA, sdk_threads, wait_until
+from helpers import DATA, sample_transcript, sdk_threads, wait_until
 
 SAMPLE = DATA / "meeting.wav"
-
-
-def sample_transcript() -> list[dict[str, Any]]:
-    """The words of the bundled sample recording, with their real timings."""
-    with SAMPLE.open("rb") as handle:
-        lines = probe(handle).transcript or ()
-    return [line.to_json() for line in lines]
 
 
 @pytest.fixture

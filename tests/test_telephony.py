@@ -11,7 +11,7 @@ import pytest
 import symbl
 from symbl.emulator import Emulator
 
-from helpers import sdk_threads, wait_until
+from helpers import LIVE_SCRIPT, sdk_threads, wait_until
 
 CONNECT = "/v1/endpoint:connect"
 EMAIL_ACTION = {
@@ -19,26 +19,12 @@ EMAIL_ACTION = {
     "name": "sendSummaryEmail",
     "parameters": {"emails": ["john@example.com"]},
 }
-SCRIPT = [
-    {
-        "speaker": {"name": "Ann", "userId": "ann@example.com"},
-        "text": "Can you send me the quote by Friday?",
-        "start": 0.0,
-        "end": 2.0,
-    },
-    {
-        "speaker": {"name": "Bob", "userId": "bob@example.com"},
-        "text": "Yes, I will send it tomorrow.",
-        "start": 2.5,
-        "end": 4.0,
-    },
-]
 
 
 @pytest.fixture
 def calls(emu_env: Emulator) -> Emulator:
     """Calls play a short script, twenty times faster than real time."""
-    emu_env.set_live_transcript(SCRIPT)
+    emu_env.set_live_transcript(LIVE_SCRIPT)
     emu_env.configure(telephony_speed=20.0, telephony_answer_seconds=0.1)
     return emu_env
 
@@ -173,7 +159,7 @@ def test_subscribe_delivers_live_events_until_the_call_ends(calls: Emulator) -> 
     assert {"transcript_response", "message_response", "insight_response"} <= set(kinds)
     assert isinstance(events[0], dict) and events[0].payload.content
     finals = [m.payload.content for e in events if e.type == "message_response" for m in e.messages]
-    assert finals == [line["text"] for line in SCRIPT]
+    assert finals == [line["text"] for line in LIVE_SCRIPT]
     interim = [e for e in events if e.type == "transcript_response" and not e.isFinal]
     assert interim, "partial transcripts come first"
     assert kinds[-1] == "message" and events[-1].message.type == "conversation_completed"

@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from .faults import FaultRule
+from .http_auth import app_credentials
 from .http_common import ApiError, json_response, read_json, state_of
 from .media import TranscriptLine, parse_transcript
 from .processing import RegisteredMedia, import_text
@@ -83,15 +84,7 @@ async def update_settings(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/apps")
 async def add_app(request: web.Request) -> web.Response:
     """Register an app id and secret that may generate tokens."""
-    body = await _object_body(request)
-    app_id, app_secret = body.get("appId"), body.get("appSecret")
-    if (
-        not isinstance(app_id, str)
-        or not app_id
-        or not isinstance(app_secret, str)
-        or not app_secret
-    ):
-        raise ApiError(400, '"appId" and "appSecret" are required strings.')
+    app_id, app_secret = app_credentials(await _object_body(request))
     state_of(request).tokens.add_app(app_id, app_secret)
     return json_response({"appId": app_id}, status=201)
 

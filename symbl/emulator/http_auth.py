@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from .http_common import TOKEN_PATH, ApiError, json_response, read_json, state_of
@@ -18,14 +20,7 @@ async def generate_token(request: web.Request) -> web.Response:
         raise ApiError(400, "Request body must be a JSON object.")
     if body.get("type") != "application":
         raise ApiError(400, '"type" must be "application" (the only grant the emulator supports).')
-    app_id, app_secret = body.get("appId"), body.get("appSecret")
-    if (
-        not isinstance(app_id, str)
-        or not app_id
-        or not isinstance(app_secret, str)
-        or not app_secret
-    ):
-        raise ApiError(400, '"appId" and "appSecret" are required strings.')
+    app_id, app_secret = app_credentials(body)
     try:
         token, expires_in = state_of(request).tokens.generate(app_id, app_secret)
     except InvalidAppCredentialsError:
@@ -33,3 +28,11 @@ async def generate_token(request: web.Request) -> web.Response:
             401, "Unauthorized: appId and appSecret do not match any application."
         ) from None
     return json_response({"accessToken": token, "expiresIn": expires_in})
+
+
+def app_credentials(body: dict[str, Any]) -> tuple[str, str]:
+    """The ``appId`` and ``appSecret`` of a request body (a 400 when either is missing)."""
+    app_id, app_secret = body.get("appId"), body.get("appSecret")
+    if not (isinstance(app_id, str) and app_id and isinstance(app_secret, str) and app_secret):
+        raise ApiError(400, '"appId" and "appSecret" are required strings.')
+    return app_id, app_secret

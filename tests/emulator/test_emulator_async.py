@@ -20,16 +20,6 @@ from symbl.emulator import Emulator
 from helpers import MEETING, TRANSCRIPT, make_wav, wait_until
 
 
-@pytest.fixture
-def token(emu: Emulator) -> str:
-    answer = requests.post(
-        emu.base_url + "/oauth2/token:generate",
-        json={"type": "application", "appId": emu.app_id, "appSecret": emu.app_secret},
-        timeout=5,
-    )
-    return str(answer.json()["accessToken"])
-
-
 def call(emu: Emulator, token: str, method: str, path: str, **kwargs: Any) -> requests.Response:
     headers = {"x-api-key": token, **kwargs.pop("headers", {})}
     return requests.request(method, emu.base_url + path, headers=headers, timeout=10, **kwargs)

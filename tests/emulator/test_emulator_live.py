@@ -91,16 +91,6 @@ OLD_CLIENT_SIP = {
 
 
 @pytest.fixture
-def token(emu: Emulator) -> str:
-    answer = requests.post(
-        emu.base_url + "/oauth2/token:generate",
-        json={"type": "application", "appId": emu.app_id, "appSecret": emu.app_secret},
-        timeout=5,
-    )
-    return str(answer.json()["accessToken"])
-
-
-@pytest.fixture
 def sockets() -> Iterator[list[WebSocket]]:
     """Sockets a test opened, closed at its end whatever happened."""
     opened: list[WebSocket] = []

@@ -17,27 +17,12 @@ import numpy as np
 import pytest
 
 from symbl.emulator import Emulator
-from symbl.emulator.media import probe
 
-from helpers import DATA, PYTHON, subprocess_env, wait_until
+from helpers import DATA, LIVE_SCRIPT, PYTHON, sample_transcript, subprocess_env, wait_until
 from snippets import run_snippet, snippet_script
 
 pytest_plugins = ("virtual_audio",)
 
-SCRIPT = [
-    {
-        "speaker": {"name": "Ann", "userId": "ann@example.com"},
-        "text": "Can you send me the quote by Friday?",
-        "start": 0.0,
-        "end": 2.0,
-    },
-    {
-        "speaker": {"name": "Bob", "userId": "bob@example.com"},
-        "text": "Yes, I will send it tomorrow.",
-        "start": 2.5,
-        "end": 4.0,
-    },
-]
 START_PSTN = (
     'import symbl\nconnection_object = symbl.Telephony.start_pstn(phone_number="+14155550100")\n'
 )
@@ -47,14 +32,9 @@ START_SIP = 'import symbl\nconnection = symbl.Telephony.start_sip(uri="sip:8002@
 @pytest.fixture
 def phone(emu: Emulator) -> Emulator:
     """Calls play a short script, twenty times faster than real time."""
-    emu.set_live_transcript(SCRIPT)
+    emu.set_live_transcript(LIVE_SCRIPT)
     emu.configure(telephony_speed=20.0, telephony_answer_seconds=0.1)
     return emu
-
-
-def sample_transcript() -> list[dict[str, Any]]:
-    with (DATA / "meeting.wav").open("rb") as handle:
-        return [line.to_json() for line in probe(handle).transcript or ()]
 
 
 def sample_samples() -> np.ndarray:
@@ -161,7 +141,7 @@ def test_pstn_stop_and_subscribe_fragments(phone: Emulator, tmp_path: Path) -> N
     result = run_snippet("pstn_stop.py", tmp_path, subprocess_env(phone), prelude=START_PSTN)
     assert result.returncode == 0, result.stderr
     assert phone.calls()[0]["ended_by"] == "stop"
-    phone.set_live_transcript(SCRIPT)
+    phone.set_live_transcript(LIVE_SCRIPT)
     result = run_snippet("pstn_subscribe.py", tmp_path, subprocess_env(phone), prelude=START_PSTN)
     assert result.returncode == 0, result.stderr
     assert "printing the first response" in result.stdout
@@ -183,7 +163,7 @@ def test_sip_snippets(phone: Emulator, tmp_path: Path) -> None:
     stopped = run_snippet("sip_stop.py", tmp_path, subprocess_env(phone), prelude=names)
     assert stopped.returncode == 0, stopped.stderr
     assert phone.calls()[1]["ended_by"] == "stop"
-    phone.set_live_transcript(SCRIPT)
+    phone.set_live_transcript(LIVE_SCRIPT)
     subscribed = run_snippet("sip_subscribe.py", tmp_path, subprocess_env(phone), prelude=START_SIP)
     assert subscribed.returncode == 0, subscribed.stderr
     assert "Can you send me the quote by Friday?" in subscribed.stdout
