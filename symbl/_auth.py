@@ -82,3 +82,9 @@ def token_provider_for(base_url: str, credentials: Credentials) -> TokenProvider
         if provider is None:
             provider = _providers[key] = TokenProvider()
         return provider
+
+
+def forget_tokens() -> None:
+    """Drop every cached token (see ``_client.reset_shared_clients``)."""
+    with _providers_lock:
+        _providers.clear()

@@ -17,14 +17,14 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
 from . import errors
-from ._auth import GeneratedToken, token_provider_for
+from ._auth import GeneratedToken, forget_tokens, token_provider_for
 from ._credentials import Credentials, resolve_base_url, resolve_credentials, websocket_base_url
 from ._models import SymblObject
 from ._version import __version__
@@ -51,7 +51,20 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
 
-Body = Union[bytes, IO[bytes], None]
+
+class Readable(Protocol):
+    """A body streamed by reading it: a binary file, or anything that reads like one."""
+
+    def read(self, size: int = -1) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def seekable(self) -> bool: ...
+
+
+Body = Union[bytes, Readable, None]
 
 
 class Client:
@@ -361,6 +374,19 @@ def client_for(credentials: Mapping[str, Any] | None = None) -> Client:
         return client
 
 
+def reset_shared_clients() -> None:
+    """Close and forget the shared clients and their cached tokens.
+
+    For test harnesses whose emulator forgot every token (after a reset): the next call makes
+    a fresh client and token instead of first meeting a 401.
+    """
+    with _clients_lock:
+        for shared in _clients.values():
+            shared.close()
+        _clients.clear()
+    forget_tokens()
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -384,13 +410,13 @@ def _stream_position(data: Body) -> int | None:
         return 0
     try:
         return data.tell() if data.seekable() else None
-    except (AttributeError, OSError):
+    except OSError:
         return None
 
 
 def _rewind(data: Body, position: int | None) -> None:
-    if position is not None and hasattr(data, "seek"):
-        data.seek(position)  # type: ignore[union-attr]
+    if position is not None and data is not None and not isinstance(data, bytes):
+        data.seek(position)
 
 
 def _server_cannot_have_acted(exc: requests.RequestException) -> bool:

@@ -311,15 +311,29 @@ class Conversation:
         return self
 
     def on_complete(self, callback: Callable[[Conversation], object]) -> Conversation:
-        """Call ``callback(conversation)`` once when the job completes (at once if it has)."""
-        self._require_job("on_complete").add_callback("complete", callback)
+        """Call ``callback(conversation)`` once when the job completes (at once if it has).
+
+        A job nobody follows yet (a Conversation rebuilt from ids) is then followed in the
+        background, so the callback fires without a call to :meth:`wait`.
+        """
+        job = self._require_job("on_complete")
+        job.add_callback("complete", callback)
+        job.start_polling()
         return self
 
     def on_error(self, callback: Callable[[Conversation], object]) -> Conversation:
         """Call ``callback(conversation)`` once if the job fails (at once if it has);
-        ``conversation.error`` then says why."""
-        self._require_job("on_error").add_callback("error", callback)
+        ``conversation.error`` then says why. Starts following the job, as :meth:`on_complete`."""
+        job = self._require_job("on_error")
+        job.add_callback("error", callback)
+        job.start_polling()
         return self
+
+    @property
+    def status(self) -> str | None:
+        """The last job status seen, without asking the service (None before the first poll,
+        or when there is no job). ``get_job_status()`` asks the service."""
+        return self._job.status if self._job is not None else None
 
     @property
     def error(self) -> Exception | None:

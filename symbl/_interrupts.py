@@ -8,7 +8,10 @@ the interpreter waits for the connection's reader thread. Python then has no use
 raise ``KeyboardInterrupt`` in, so without help a Ctrl+C would leave the call running and the
 process alive. So, while a connection is open, a SIGINT handler is installed that first stops
 every live connection (sending the protocol stop, within a short deadline) and then calls the
-previous handler, which by default raises ``KeyboardInterrupt``: nothing is swallowed.
+previous handler, which by default raises ``KeyboardInterrupt``: nothing is swallowed. (When
+the main thread has already finished the script and Python is only waiting for the readers,
+there is no code left to interrupt: the handler stops the connections and lets the program end
+normally, instead of raising into the interpreter's shutdown.)
 
 The handler is installed only from the main thread and only over Python's default handler; a
 program with its own SIGINT handling keeps it. Stopping runs on helper threads, so a signal that
@@ -85,7 +88,22 @@ def _on_interrupt(signum: int, frame: FrameType | None) -> None:
     with _lock:
         previous = _previous or signal.default_int_handler
     _stop_all()
+    if _waiting_for_threads_at_exit(frame):
+        # The program's own code has finished and Python only waits for the reader threads,
+        # which have just ended: an interrupt now would only print "Exception ignored".
+        return
     previous(signum, frame)
+
+
+def _waiting_for_threads_at_exit(frame: FrameType | None) -> bool:
+    """Whether the main thread is in ``threading._shutdown`` (the end of the program)."""
+    shutdown = getattr(threading, "_shutdown", None)
+    code = getattr(shutdown, "__code__", None)
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _stop_all() -> None:

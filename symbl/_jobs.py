@@ -24,7 +24,9 @@ logger = logging.getLogger("symbl")
 JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
 _GROWTH = 1.5
 # Failures worth polling through: the service or the network may recover before the deadline.
+# But not forever: one that failed every poll for this many longest intervals is taken to be gone.
 _TRANSIENT = (errors.APIConnectionError, errors.InternalServerError, errors.RateLimitError)
+_FAILING_POLLS_BEFORE_GIVING_UP = 10
 
 Callback = Callable[[Any], object]
 
@@ -127,7 +129,9 @@ class Job:
         """Follow the job on a background thread, which fires the callbacks when it ends.
 
         The thread is not a daemon, so a script that registers callbacks and then ends still
-        sees them fire; it stops at the latest after the client's ``job_timeout``.
+        sees them fire; it stops at the latest after the client's ``job_timeout``, or once
+        every poll has failed for ten ``max_poll_interval`` (50 s by default: the service
+        is gone).
         """
         with self._lock:
             if self._poller is not None or self._ended.is_set():
@@ -153,11 +157,18 @@ class Job:
 
     def _poll(self, deadline: float) -> None:
         interval = self.client.poll_interval
+        give_up_after = _FAILING_POLLS_BEFORE_GIVING_UP * self.client.max_poll_interval
+        failing_since: float | None = None
         while not self._ended.is_set():
             try:
                 self.fetch_status()
+                failing_since = None
             except _TRANSIENT as exc:
                 self._last_failure = exc
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > give_up_after:
+                    self._end("error", exc)
+                    return
                 logger.debug("polling job %s failed (%s); polling on", self.job_id, exc)
             except errors.SymblError as exc:
                 self._end("error", exc)

@@ -5,6 +5,9 @@ Every JSON object the service returns becomes a :class:`SymblObject`, recursivel
 it also answers attribute access in camelCase and snake_case (``msg.startTime``,
 ``msg.start_time``). ``to_dict()`` returns plain dicts and lists.
 
+Every JSON array becomes a :class:`SymblList`, a ``list`` with a short repr. In Jupyter, lists
+of records and responses made of them (``conversation.get_messages()``) show as HTML tables.
+
 Example:
     >>> resp = SymblObject.from_json('{"messages": [{"startTime": "2021-01-01T00:00:00Z"}]}')
     >>> resp.messages[0].start_time == resp['messages'][0]['startTime']
@@ -17,7 +20,9 @@ import json
 import keyword
 import pprint
 import re
-from typing import Any
+from typing import Any, SupportsIndex, overload
+
+from ._tables import is_records, object_html, records_table
 
 _MAX_REPR_STRING = 60
 _MAX_REPR_ITEMS = 4
@@ -47,8 +52,18 @@ class SymblObject(dict):  # type: ignore[type-arg]
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Any:
-        """Parse JSON text, turning every object in it into a SymblObject."""
-        return json.loads(text, object_pairs_hook=cls)
+        """Parse JSON text: every object in it becomes a SymblObject, every array a SymblList."""
+
+        def from_pairs(pairs: list[tuple[str, Any]]) -> SymblObject:
+            # This runs for every object of every answer: keep it a plain loop over the pairs
+            # (measured faster than building the dict first and scanning its values).
+            for index, (key, value) in enumerate(pairs):
+                if type(value) is list:
+                    pairs[index] = (key, _symbl_list(value))
+            return cls(pairs)
+
+        value = json.loads(text, object_pairs_hook=from_pairs)
+        return _symbl_list(value) if type(value) is list else value
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -86,13 +101,67 @@ class SymblObject(dict):  # type: ignore[type-arg]
     def __str__(self) -> str:
         return pprint.pformat(self.to_dict(), sort_dicts=False)
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter: a response made of lists of records shows them as tables."""
+        return object_html(self)
+
+
+class SymblList(list):  # type: ignore[type-arg]
+    """A JSON array from the Symbl API: a ``list`` with a short repr and, in Jupyter, a table.
+
+    It compares equal to plain lists and serialises like one; slices stay SymblLists.
+    ``to_list()`` returns plain lists and dicts.
+    """
+
+    __slots__ = ()
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SymblList: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Any:
+        if isinstance(index, slice):
+            return SymblList(super().__getitem__(index))
+        return super().__getitem__(index)
+
+    def copy(self) -> SymblList:
+        """Return a shallow copy that is still a SymblList."""
+        return SymblList(self)
+
+    def to_list(self) -> list[Any]:
+        """Return the data as plain, JSON-ready lists and dicts (a deep copy)."""
+        return _plain(self)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        # Items are abbreviated as they are inside a SymblObject's repr (one level down).
+        return f"{type(self).__name__}({_short(self, 1)})"
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.to_list(), sort_dicts=False)
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter: a list of records shows as a table, one row per record."""
+        return records_table(self) if self and is_records(self) else None
+
+
+def _symbl_list(items: list[Any]) -> SymblList:
+    """``items`` as a SymblList, and so are any lists directly inside it (objects are done)."""
+    made = SymblList(items)
+    if list in map(type, items):
+        for index, item in enumerate(items):
+            if type(item) is list:
+                made[index] = _symbl_list(item)
+    return made
+
 
 def to_symbl(value: Any) -> Any:
-    """Convert plain JSON data (dicts, lists, scalars) into SymblObjects, recursively."""
+    """Convert plain JSON data into SymblObjects and SymblLists, recursively."""
     if isinstance(value, dict):
         return SymblObject((key, to_symbl(item)) for key, item in value.items())
     if isinstance(value, list):
-        return [to_symbl(item) for item in value]
+        return SymblList(to_symbl(item) for item in value)
     return value
 
 

@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import IO, Any, Callable, Optional, Union
 
 from ._client import Client
 from ._conversations import Conversation
@@ -42,6 +42,7 @@ logger = logging.getLogger("symbl")
 Credentials = Optional[Mapping[str, Any]]
 FilePath = Union[str, "os.PathLike[str]"]
 Payload = Union[Mapping[str, Any], str]
+Progress = Callable[[int, int], object]
 
 # Leading bytes of the formats whose Content-Type the service names (PROTOCOL.md §2.1).
 _SNIFF_LENGTH = 12
@@ -61,6 +62,8 @@ class _MediaJobs(Facade):
         content_type: str | None = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
+        *,
+        progress: Progress | None = None,
     ) -> Conversation:
         """Submit a recording from disk as a new conversation.
 
@@ -71,6 +74,7 @@ class _MediaJobs(Facade):
             wait: return only once the job completed (True) or right away (False).
             parameters: options such as ``{'name': 'Sales call', 'detectEntities': True}``
                 (camelCase or snake_case); they travel in the query string.
+            progress: called as ``progress(bytes_sent, total_bytes)`` while uploading.
 
         Returns:
             The conversation; ``get_messages()`` and friends read its results.
@@ -79,7 +83,9 @@ class _MediaJobs(Facade):
             InvalidArgumentError: bad file, content type or option (nothing was sent).
             JobFailedError: ``wait=True`` and the service could not process the file.
         """
-        return self._upload("POST", "", file_path, credentials, content_type, wait, parameters)
+        return self._upload(
+            "POST", "", file_path, credentials, content_type, wait, parameters, progress
+        )
 
     def append_file(
         self,
@@ -89,13 +95,17 @@ class _MediaJobs(Facade):
         content_type: str | None = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
+        *,
+        progress: Progress | None = None,
     ) -> Conversation:
         """Add a recording from disk to an existing conversation.
 
         Arguments as :meth:`process_file`, plus ``conversation_id``, the conversation to extend.
         """
         suffix = "/" + path_id(conversation_id, "conversation_id")
-        return self._upload("PUT", suffix, file_path, credentials, content_type, wait, parameters)
+        return self._upload(
+            "PUT", suffix, file_path, credentials, content_type, wait, parameters, progress
+        )
 
     def process_url(
         self,
@@ -140,6 +150,7 @@ class _MediaJobs(Facade):
         content_type: str | None,
         wait: bool,
         parameters: Mapping[str, Any],
+        progress: Progress | None,
     ) -> Conversation:
         where = f"{type(self).__name__}.{'append_file' if suffix else 'process_file'}"
         path = _readable_file(file_path)
@@ -149,12 +160,14 @@ class _MediaJobs(Facade):
         client = self._client(credentials)
         headers = {"Content-Type": chosen} if chosen else {}
         with path.open("rb") as upload:
+            body = upload if progress is None else _CountingReader(upload, progress)
             answer = client.request(
                 method,
                 f"/v1/process/{self.media}{suffix}",
                 params=query,
-                body=upload,
+                body=body,
                 headers=headers,
+                idempotent=False,  # every submission, appends included, creates a job
             )
         return _conversation(answer, client, wait)
 
@@ -188,6 +201,7 @@ class _MediaJobs(Facade):
             f"/v1/process/{self.media}/url{suffix}",
             params=to_query(query),
             json={"url": url, **body},
+            idempotent=False,
         )
         return _conversation(answer, client, wait)
 
@@ -284,7 +298,10 @@ class Text(Facade):
         _check_wait(wait)
         client = self._client(credentials)
         answer = client.request(
-            method, f"/v1/process/text{suffix}", json={**body, "messages": messages}
+            method,
+            f"/v1/process/text{suffix}",
+            json={**body, "messages": messages},
+            idempotent=False,
         )
         return _conversation(answer, client, wait)
 
@@ -348,6 +365,36 @@ def _readable_file(file_path: Any) -> Path:
     if path.stat().st_size == 0:
         raise InvalidArgumentError(f"file_path {str(path)!r} is empty")
     return path
+
+
+class _CountingReader:
+    """A file being uploaded, reporting ``progress(bytes_sent, total)`` as it is read.
+
+    It offers what the HTTP stack looks at (``read``, ``seek``, ``tell``, ``__len__``), so the
+    upload still streams with a Content-Length and can still be rewound for a retry.
+    """
+
+    def __init__(self, file: IO[bytes], progress: Progress) -> None:
+        self._file = file
+        self._progress = progress
+        self._total = os.fstat(file.fileno()).st_size
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._progress(self._file.tell(), self._total)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seekable(self) -> bool:
+        return True
 
 
 def _sniff_audio(path: Path) -> str | None:

@@ -28,7 +28,7 @@ from ._conversations import Conversation
 from ._events import EventDispatcher, parse_event
 from ._facade import Facade, path_id
 from ._options import LANGUAGE_CODES
-from ._websocket import WebSocketConnection
+from ._websocket import State, WebSocketConnection
 from .errors import InvalidArgumentError, StreamingError, SymblError
 from .streaming import timezone_offset
 
@@ -254,7 +254,8 @@ class Connection:
         with self._lock:
             if self._stopped:
                 raise StreamingError(f"connection {self.connectionId} was stopped")
-            if self._socket is None:
+            # A socket that dropped is replaced: subscribing again resumes the live events.
+            if self._socket is None or self._socket.state is State.CLOSED:
                 self._socket = WebSocketConnection(
                     f"{self._client.websocket_url}/session/subscribe/{self.connectionId}",
                     {"x-api-key": self._client.access_token()},
@@ -273,8 +274,9 @@ class Connection:
     def stop(self, **params: Any) -> Connection:
         """End the call on the service (``operation: stop``) and close the live socket.
 
-        Safe to call more than once (only the first call reaches the service) and from any
-        thread, including a callback.
+        Safe to call more than once (once the service has confirmed the stop, later calls do
+        nothing) and from any thread, including a callback. If the stop request fails, the
+        error is raised and the connection stays as it was, so ``stop()`` can be retried.
 
         Args:
             **params: more fields of the stop request, e.g. ``actions``.
@@ -283,6 +285,26 @@ class Connection:
             This connection, updated with ``summaryInfo``.
         """
         return self._stop(None, params)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the call's live socket closes (the call ended, or ``stop()``).
+
+        Args:
+            timeout: seconds to wait at most; forever when None.
+
+        Returns:
+            True if the socket closed, False if the timeout passed first (or never subscribed).
+        """
+        socket = self._socket
+        if socket is None or socket.reader is None:
+            return False
+        if socket.reader is threading.current_thread():
+            raise SymblError(
+                "Connection.wait() was called from a callback, on the very thread it would "
+                "wait for; call it from your own thread (callbacks run on the reader thread)"
+            )
+        socket.reader.join(timeout)
+        return not socket.reader.is_alive()
 
     def push_speaker_event(
         self,
@@ -315,26 +337,38 @@ class Connection:
 
     def interrupt(self, deadline: float) -> None:
         """Stop before ``deadline`` (a ``time.monotonic()`` value); used on Ctrl+C."""
-        self._stop(max(0.2, deadline - time.monotonic() - 0.3), {})
+        # Ctrl+C: the program is ending, so the socket closes even if the stop fails.
+        self._stop(max(0.2, deadline - time.monotonic() - 0.3), {}, close_anyway=True)
 
-    def _stop(self, timeout: float | None, params: Mapping[str, Any]) -> Connection:
+    def _stop(
+        self, timeout: float | None, params: Mapping[str, Any], close_anyway: bool = False
+    ) -> Connection:
         with self._lock:
             if self._stopped:
                 return self
             self._stopped = True
+        body = {"operation": "stop", "connectionId": self.connectionId, **params}
         try:
-            body = {"operation": "stop", "connectionId": self.connectionId, **params}
             answer = self._client.request(
                 "POST", "/v1/endpoint:connect", json=body, timeout=timeout
             )
-            if isinstance(answer, Mapping):
-                self.summaryInfo = answer.get("summaryInfo", self.summaryInfo)
-                self.conversationId = answer.get("conversationId", self.conversationId)
-        finally:
-            if self._socket is not None:
-                self._socket.close(timeout=timeout or 5.0)
-            _interrupts.unregister(self)
+        except SymblError:
+            if close_anyway:
+                self._close(timeout)
+            else:
+                with self._lock:
+                    self._stopped = False  # the call may still run: let stop() be retried
+            raise
+        if isinstance(answer, Mapping):
+            self.summaryInfo = answer.get("summaryInfo", self.summaryInfo)
+            self.conversationId = answer.get("conversationId", self.conversationId)
+        self._close(timeout)
         return self
+
+    def _close(self, timeout: float | None) -> None:
+        if self._socket is not None:
+            self._socket.close(timeout=timeout or 5.0)
+        _interrupts.unregister(self)
 
     def _on_frame(self, frame: Any) -> None:
         try:

@@ -60,12 +60,9 @@ def emu(emulator: Emulator) -> Emulator:
 
 def forget_shared_clients() -> None:
     """Drop the SDK's process-wide clients and tokens (the emulator forgot its tokens)."""
-    from symbl import _auth, _client
+    from symbl._client import reset_shared_clients
 
-    for shared in _client._clients.values():
-        shared.close()
-    _client._clients.clear()
-    _auth._providers.clear()
+    reset_shared_clients()
 
 
 @pytest.fixture

@@ -175,3 +175,13 @@ def test_a_bound_client_has_the_same_facades(emu: Emulator) -> None:
         client.Conversations.get_conversation(conversation.get_conversation_id()).name
         == MEETING["name"]
     )
+
+
+def test_appends_are_never_resent_after_a_server_error(emu_env: Emulator) -> None:
+    conversation = symbl.Text.process(payload=MEETING)
+    cid = conversation.get_conversation_id()
+    emu_env.add_fault(path=f"/v1/process/text/{cid}", method="PUT", status=502, times=1)
+    more = {"messages": [{"payload": {"content": "Once only."}}]}
+    with pytest.raises(symbl.InternalServerError):
+        symbl.Text.append(more, cid)
+    assert len(emu_env.requests(f"/v1/process/text/{cid}")) == 1, "a PUT append creates a job"

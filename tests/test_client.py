@@ -171,12 +171,16 @@ def test_get_is_resent_after_a_read_timeout(emu: Emulator, client: symbl.Client)
     assert len(emu.requests(PATH)) == 2
 
 
-def test_dropped_connection_is_an_api_connection_error(emu: Emulator) -> None:
+def test_dropped_connection_is_an_api_connection_error(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
     client = symbl.Client(emu.credentials, base_url=emu.base_url, max_retries=0)
     emu.add_fault(path=PATH, drop=True)
     with pytest.raises(symbl.APIConnectionError) as caught:
         client.request("GET", PATH)
     assert not isinstance(caught.value, symbl.APITimeoutError)
+    assert emu.requests(PATH)[0].status == 499
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 def test_refused_connection_is_retried_then_raised() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -113,30 +112,6 @@ def test_conversations_by_id(emu: Emulator, tmp_path: Path, existing: str) -> No
     out = run_example(emu, "conversations_by_id.py", existing, cwd=tmp_path)
     assert "] Natalia: Hi Mike, thanks for joining the call today." in out
     assert "'followUps'" in out
-
-
-def test_demo(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SYMBL_")}
-    env["HOME"] = str(tmp_path)
-    result = subprocess.run(
-        [PYTHON, str(EXAMPLES / "demo.py")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    for section in (
-        "Transcript of the recording (8)",
-        "Questions (2)",
-        "Action items",
-        "Follow-ups",
-        "Topics",
-        "Analytics of the recording",
-    ):
-        assert section in result.stdout
-    assert "Natalia: I will send you the updated contract by Friday." in result.stdout
 
 
 def test_examples_name_no_credentials() -> None:

@@ -233,3 +233,30 @@ def test_wav_upload_completes_with_the_embedded_transcript(
     conversation = symbl.Audio.process_file(file_path=make_wav(tmp_path / "a.wav"))
     texts = [message.text for message in conversation.get_messages().messages]
     assert texts == ["Can you send the report by Friday?", "Yes, I will send it tomorrow."]
+
+
+def test_polling_gives_up_when_the_service_is_gone(emu: Emulator) -> None:
+    emu.configure(job_queue_seconds=0.0, job_processing_seconds=30.0)
+    client = symbl.Client(
+        emu.credentials,
+        base_url=emu.base_url,
+        poll_interval=0.02,
+        max_poll_interval=0.05,
+        max_retries=0,
+    )
+    errors: list[symbl.Conversation] = []
+    conversation = client.Text.process(payload=MEETING, wait=False).on_error(errors.append)
+    emu.add_fault(path="/v1/job/*", status=503)
+    assert wait_until(lambda: errors, timeout=5)
+    assert isinstance(conversation.error, symbl.InternalServerError)
+    assert wait_until(lambda: not sdk_threads(), timeout=3)
+
+
+def test_callbacks_on_a_rebuilt_conversation_start_following_the_job(emu_env: Emulator) -> None:
+    emu_env.configure(job_queue_seconds=0.0, job_processing_seconds=0.3)
+    original = symbl.Text.process(payload=MEETING, wait=False)
+    completed: list[symbl.Conversation] = []
+    rebuilt = symbl.Conversation(original.get_conversation_id(), job_id=original.get_job_id())
+    rebuilt.on_complete(completed.append)
+    assert wait_until(lambda: completed, timeout=5), "fires without anyone calling wait()"
+    assert completed == [rebuilt]

@@ -270,3 +270,40 @@ def test_dropped_subscribe_socket_reports_a_streaming_error(calls: Emulator) -> 
     assert isinstance(errors[0], symbl.StreamingError)
     assert wait_until(lambda: not sdk_threads(), timeout=3)
     connection.stop()
+
+
+def test_a_failed_stop_can_be_retried(calls: Emulator) -> None:
+    calls.set_live_transcript([])
+    connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
+    connection.subscribe({"message": lambda event: None})
+    calls.add_fault(path=CONNECT, status=500, body={"message": "try again"}, times=1)
+    with pytest.raises(symbl.InternalServerError):
+        connection.stop()
+    assert calls.calls()[0]["state"] != "ended"
+    connection.stop()
+    assert calls.calls()[0]["state"] == "ended"
+    assert wait_until(lambda: not sdk_threads(), timeout=3)
+
+
+def test_subscribing_again_after_a_drop_resumes_events(calls: Emulator) -> None:
+    calls.set_live_transcript([])
+    errors: list[BaseException] = []
+    connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
+    connection.subscribe({"error": errors.append})
+    calls.drop_websockets("/session/subscribe/")
+    assert wait_until(lambda: errors, timeout=5)
+    events: list[Any] = []
+    connection.subscribe({"message": events.append})
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    connection.stop()
+    assert events and events[-1]["message"]["type"] == "conversation_completed"
+
+
+def test_wait_from_inside_a_callback_is_a_clear_error(calls: Emulator) -> None:
+    errors: list[BaseException] = []
+    connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
+    connection.subscribe(
+        {"transcript_response": lambda event: connection.wait(), "error": errors.append}
+    )
+    assert connection.wait(timeout=10)
+    assert errors and "called from a callback" in str(errors[0].__cause__)

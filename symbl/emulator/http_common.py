@@ -190,10 +190,11 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if rule.delay:
         await asyncio.sleep(rule.delay)
     if rule.drop:
-        # Close without any answer, like a crashed server or a broken network path.
+        # Close without any answer, like a crashed server or a broken network path. The
+        # response returned afterwards goes nowhere: aiohttp drops writes to a closed transport.
         if request.transport is not None:
             request.transport.abort()
-        raise ConnectionResetError("connection dropped by an injected fault")
+        return web.Response(status=499)
     if rule.status is None:
         return await handler(request)
     body = rule.body if rule.body is not None else {"message": f"Injected fault {rule.status}."}

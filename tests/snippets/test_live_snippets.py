@@ -131,6 +131,8 @@ def test_pstn_complete_sample_under_ctrl_c_stops_the_call(phone: Emulator, tmp_p
         assert running.interrupt() < 2.0
     finally:
         running.stop()
+    assert running.process.stderr is not None
+    assert "Exception ignored" not in running.process.stderr.read()
     (call,) = phone.calls()
     assert call["state"] == "ended" and call["ended_by"] == "stop"
     assert call["stop"] == {"operation": "stop", "connectionId": call["connectionId"]}

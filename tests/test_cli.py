@@ -1,0 +1,310 @@
+"""The ``symbl`` command, run as users run it: the installed console script, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symbl.emulator import Emulator
+
+from helpers import (
+    DATA,
+    LIVE_SCRIPT,
+    MEETING,
+    make_wav,
+    sample_transcript,
+    subprocess_env,
+    wait_until,
+)
+
+pytest_plugins = ("virtual_audio",)
+
+SYMBL = shutil.which("symbl", path=str(Path(sys.executable).parent)) or "symbl"
+
+
+def symbl(
+    emu: Emulator | None,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    environment = env or (subprocess_env(emu) if emu else _clean_env())
+    return subprocess.run(
+        [SYMBL, *args],
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SYMBL_")}
+    env.update(extra)
+    return env
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_demo_runs_offline_from_an_empty_home(tmp_path: Path) -> None:
+    env = _clean_env(HOME=str(tmp_path))
+    started = time.monotonic()
+    result = subprocess.run(
+        [SYMBL, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 45
+    out = result.stdout
+    for section in (
+        "== Transcript of the recording",
+        "== Questions",
+        "== Action items",
+        "== Follow-ups",
+        "== Topics",
+        "== Analytics of the recording",
+        "3. Streaming the recording live",
+    ):
+        assert section in out
+    assert "Natalia  Hi Mike, thanks for joining the call today." in out
+    assert "Natalia: Hi Mike, thanks for joining the call today." in out  # streamed, live
+    assert "[question] What do you think about the annual plan at $69.99 per month?" in out
+    assert "total_talk_time" in out
+
+
+def test_process_a_file_json(emu: Emulator, tmp_path: Path) -> None:
+    wav = make_wav(tmp_path / "call.wav")
+    (result,) = as_json(
+        symbl(
+            emu,
+            "process",
+            str(wav),
+            "--param",
+            "detectEntities=true",
+            "--param",
+            "name=Team sync",
+            "--json",
+        )
+    )
+    assert result["status"] == "completed"
+    assert result["source"] == str(wav)
+    (upload,) = emu.requests("/v1/process/audio")
+    assert upload.query_string == "detectEntities=true&name=Team%20sync"
+
+
+def test_process_a_folder_concurrently_and_report_failures(emu: Emulator, tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav", "c.wav"):
+        make_wav(folder / name)
+    (folder / "notes.txt").write_text("not media")
+    (folder / "broken.mp3").write_bytes(b"%PDF" * 100)
+    result = symbl(emu, "process", str(folder), "--workers", "2", "--json")
+    assert result.returncode == 1, result.stderr
+    rows = {Path(row["source"]).name: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"a.wav", "b.wav", "c.wav", "broken.mp3"}
+    assert all(rows[name]["status"] == "completed" for name in ("a.wav", "b.wav", "c.wav"))
+    assert "failed" in rows["broken.mp3"]["error"]
+
+
+def test_process_a_url_without_waiting(emu: Emulator) -> None:
+    emu.register_media(LIVE_SCRIPT, url="https://media.example.com/call.mp4")
+    (row,) = as_json(
+        symbl(emu, "process", "https://media.example.com/call.mp4", "--no-wait", "--json")
+    )
+    assert row["conversationId"] and row["jobId"]
+    assert emu.requests("/v1/process/video/url")[0].json == {
+        "url": "https://media.example.com/call.mp4"
+    }
+
+
+def test_process_prints_a_table(emu: Emulator, tmp_path: Path) -> None:
+    result = symbl(emu, "process", str(make_wav(tmp_path / "call.wav")))
+    assert result.returncode == 0, result.stderr
+    header, _rule, row = result.stdout.splitlines()
+    assert header.split() == ["source", "conversation", "job", "status"]
+    assert row.split()[-1] == "completed"
+    assert result.stderr == "", "no progress output when stderr is not a terminal"
+
+
+def test_text_from_a_file_and_from_stdin(emu: Emulator, tmp_path: Path) -> None:
+    payload = tmp_path / "meeting.json"
+    payload.write_text(json.dumps(MEETING))
+    (row,) = as_json(symbl(emu, "text", str(payload), "--json"))
+    assert row["status"] == "completed"
+    (row,) = as_json(symbl(emu, "text", "-", "--json", stdin=json.dumps(MEETING["messages"])))
+    assert row["status"] == "completed"
+    assert emu.requests("/v1/process/text")[1].json == {"messages": MEETING["messages"]}
+
+
+@pytest.mark.parametrize(
+    ("view", "key"),
+    [
+        ("messages", "messages"),
+        ("topics", "topics"),
+        ("questions", "questions"),
+        ("action-items", "actionItems"),
+        ("follow-ups", "followUps"),
+        ("members", "members"),
+        ("entities", "entities"),
+        ("analytics", "metrics"),
+    ],
+)
+def test_conversation_views_as_json(emu: Emulator, view: str, key: str) -> None:
+    cid = emu.add_conversation(MEETING["messages"])
+    answer = as_json(symbl(emu, "conversation", cid, view, "--json"))
+    assert key in answer
+
+
+def test_conversation_tables_and_transcript(emu: Emulator) -> None:
+    cid = emu.add_conversation(MEETING["messages"])
+    messages = symbl(emu, "conversation", cid, "messages")
+    assert messages.returncode == 0, messages.stderr
+    assert "Natalia  Hi Mike, thanks for joining the call today." in messages.stdout
+    transcript = symbl(emu, "conversation", cid, "transcript", "--format", "srt")
+    assert transcript.stdout.startswith("1\n00:00:00,000 --> ")
+    assert isinstance(as_json(symbl(emu, "conversation", cid, "trackers", "--json")), list)
+
+
+def test_stream_a_file(emu: Emulator) -> None:
+    emu.set_live_transcript(sample_transcript())
+    result = symbl(emu, "stream", "--file", str(DATA / "meeting.wav"), "--fast")
+    assert result.returncode == 0, result.stderr
+    assert "Natalia: Hi Mike, thanks for joining the call today." in result.stdout
+    assert (
+        "  [question] What do you think about the annual plan at $69.99 per month?" in result.stdout
+    )
+    events = [
+        json.loads(line)
+        for line in symbl(
+            emu, "stream", "--file", str(DATA / "meeting.wav"), "--fast", "--json"
+        ).stdout.splitlines()
+    ]
+    assert {event["type"] for event in events} >= {"message", "message_response"}
+
+
+def test_ctrl_c_while_streaming_a_file_stops_cleanly(emu: Emulator) -> None:
+    emu.set_live_transcript(sample_transcript())
+    process = subprocess.Popen(
+        [SYMBL, "stream", "--file", str(DATA / "meeting.wav")],
+        env=subprocess_env(emu),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert wait_until(
+            lambda: emu.streams() and emu.streams()[0]["audio_bytes"] > 32000, timeout=20
+        )
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert elapsed < 2.0
+    assert err.strip().splitlines()[-1] == "symbl: interrupted"
+    assert len(emu.streams()[0]["stop_requests"]) == 1
+
+
+def test_call_prints_events_until_the_call_ends(emu: Emulator) -> None:
+    emu.set_live_transcript(LIVE_SCRIPT)
+    emu.configure(telephony_speed=20.0, telephony_answer_seconds=0.1)
+    result = symbl(
+        emu, "call", "pstn", "+14155550100", "--dtmf", ",,123#", "--email", "me@example.com"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Can you send me the quote by Friday?" in result.stdout
+    assert "[question]" in result.stdout
+    assert emu.outbox()[0]["to"] == ["me@example.com"]
+    events = [
+        json.loads(line)
+        for line in symbl(
+            emu, "call", "sip", "sip:8002@sip.example.com", "--json"
+        ).stdout.splitlines()
+    ]
+    assert events[-1]["message"]["type"] == "conversation_completed"
+
+
+def test_devices_lists_the_virtual_microphone(emu: Emulator, alsa_file_mic) -> None:
+    mic = alsa_file_mic(make_wav_samples())
+    devices = as_json(symbl(emu, "devices", "--json", env={**mic.env, **emu.environ()}))
+    assert any(device["name"] == mic.device and device["channels"] >= 1 for device in devices)
+
+
+def make_wav_samples() -> Any:
+    import numpy as np
+
+    return (np.sin(np.arange(8000) / 5.0) * 3000).astype(np.int16)
+
+
+def test_emulator_subcommand_serves(tmp_path: Path) -> None:
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [SYMBL, "emulator", "--port", str(port), "--app-id", "a", "--app-secret", "b"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert f"http://127.0.0.1:{port}" in process.stdout.readline()
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/oauth2/token:generate",
+            json={"type": "application", "appId": "a", "appSecret": "b"},
+            timeout=5,
+        )
+        assert answer.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["process"], "symbl process: error: the following arguments are required"),
+        (["conversation", "1", "colours"], "invalid choice: 'colours'"),
+        (["process", "x.wav", "--param", "novalue"], "symbl: error: --param takes key=value"),
+        (["process", "--workers", "0", "x.wav"], "must be at least 1"),
+        (["stream"], "one of the arguments --mic --file is required"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(emu: Emulator, args: list[str], message: str) -> None:
+    result = symbl(emu, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_errors_are_one_line_and_have_meaningful_exit_codes(emu: Emulator, tmp_path: Path) -> None:
+    missing = symbl(None, "conversation", "1", "messages", env=_clean_env(HOME=str(tmp_path)))
+    assert missing.returncode == 3
+    assert missing.stderr.startswith("symbl: error: No Symbl credentials found.")
+    assert len(missing.stderr.strip().splitlines()) == 1
+    unknown = symbl(emu, "conversation", "404", "messages")
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("symbl: error: 404 The conversationId is either invalid")
+    debug = symbl(emu, "conversation", "404", "messages", "--debug")
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "symbl.errors.NotFoundError" in debug.stderr

@@ -1,0 +1,201 @@
+"""The example notebook, executed headless in a real Jupyter kernel (nbclient + ipykernel).
+
+The kernel runs this interpreter: a kernel spec naming ``sys.executable`` is written to a
+temporary folder that ``JUPYTER_PATH`` points at, so the tests need no installed Jupyter kernel
+and no network. Kernels are driven with the asynchronous managers inside ``asyncio.run``: the
+synchronous wrappers would leave an event-loop thread behind in the test process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+from symbl.emulator import Emulator
+
+from helpers import PYTHON, sample_transcript, subprocess_env
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "notebook.ipynb"
+KERNEL_NAME = "symbl-tests"
+STARTUP_TIMEOUT = 30
+#: SDK threads left in the kernel (the emulator's are named symbl-emulator*; the notebook
+#: stops its own emulator in its last cell, so there should be none of those either).
+SYMBL_THREADS = (
+    "import threading\n"
+    "print(sorted(t.name for t in threading.enumerate() if t.name.startswith('symbl')))"
+)
+FIRST_SENTENCE = "Hi Mike, thanks for joining the call today."
+
+
+@pytest.fixture
+def kernel_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The name of a kernel spec for an ipykernel on this interpreter."""
+    spec = tmp_path / "jupyter" / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "symbl tests",
+                "language": "python",
+                "interrupt_mode": "signal",
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(spec.parent.parent))
+    return KERNEL_NAME
+
+
+def code_cell(notebook: Any, marker: str) -> Any:
+    """The one code cell whose source is ``marker``, or else contains it."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    found = [c for c in code if c.source.strip() == marker] or [
+        c for c in code if marker in c.source
+    ]
+    assert len(found) == 1, f"{len(found)} code cells contain {marker!r}"
+    return found[0]
+
+
+def stdout_of(cell: Any) -> str:
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def data_of(cell: Any, mime: str) -> str:
+    return "".join(o.data.get(mime, "") for o in cell.outputs if "data" in o)
+
+
+def test_committed_notebook_has_no_outputs() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+
+
+def test_notebook_runs_in_a_kernel(kernel_name: str, tmp_path: Path) -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook.cells.append(new_code_cell(SYMBL_THREADS))
+    client = NotebookClient(
+        notebook,
+        kernel_name=kernel_name,
+        timeout=30,
+        startup_timeout=STARTUP_TIMEOUT,
+        resources={"metadata": {"path": str(tmp_path)}},  # the kernel's working directory
+    )
+    asyncio.run(client.async_execute())  # raises CellExecutionError if a cell fails
+
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+
+    conversation = code_cell(notebook, "symbl.Text.process(")
+    assert data_of(conversation, "text/plain").startswith("<Conversation ")
+    assert "status=completed" in data_of(conversation, "text/plain")
+
+    messages = code_cell(notebook, "conversation.get_messages()")
+    table = data_of(messages, "text/html")
+    assert "<table>" in table and "<th" in table
+    assert FIRST_SENTENCE in table
+    assert data_of(messages, "text/plain").startswith("SymblObject({'messages': [")
+    action_items = data_of(code_cell(notebook, "get_action_items()"), "text/html")
+    assert "I will send you the updated contract by Friday." in action_items
+    assert "Natalia" in action_items
+
+    record = code_cell(notebook, "first = ")
+    assert stdout_of(record).startswith(f"Natalia said: {FIRST_SENTENCE}")
+    assert data_of(record, "text/plain").startswith("SymblObject({'id': ")
+    assert data_of(record, "text/html") == ""  # a single record reads better as text
+
+    # Printed by the callbacks on the connection's reader thread, into the cell that streamed.
+    live = stdout_of(code_cell(notebook, "send_audio_from_file("))
+    assert f"Natalia: {FIRST_SENTENCE}" in live
+    assert "-> question: What do you think about the annual plan at $69.99 per month?" in live
+    assert live.count("\n") >= 5
+
+    streamed = data_of(code_cell(notebook, "connection.conversation.get_messages()"), "text/html")
+    assert FIRST_SENTENCE in streamed
+
+    # The kernel still runs cells afterwards, and nothing of the SDK is left running in it.
+    assert stdout_of(notebook.cells[-1]).strip() == "[]"
+
+
+STREAM_FOREVER = """
+import symbl
+from pathlib import Path
+
+connection = symbl.Streaming.start_connection(insight_types=["question"])
+connection.subscribe({"message_response": lambda event: [
+    print(f"{m['from']['name']}: {m['payload']['content']}") for m in event["messages"]
+]})
+connection.send_audio_from_file(Path(symbl.__file__).parent / "data" / "meeting.wav")
+"""
+
+
+async def stream_and_interrupt(kernel_name: str, env: dict[str, str], cwd: Path) -> Any:
+    """Run STREAM_FOREVER, interrupt the kernel once a sentence is printed, then look around.
+
+    Returns the streaming cell's reply, printed text and error outputs, then the next cell's
+    reply and printed text.
+    """
+    manager = AsyncKernelManager(kernel_name=kernel_name)
+    await manager.start_kernel(env=env, cwd=str(cwd))
+    client = manager.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        printed: list[str] = []
+        errors: list[str] = []
+        interrupts: list[asyncio.Future[None]] = []
+
+        def interrupt_once_speech_arrives(message: dict[str, Any]) -> None:
+            if message["msg_type"] == "error":
+                errors.append(message["content"]["ename"])
+            elif message["msg_type"] == "stream":
+                printed.append(message["content"]["text"])
+                if not interrupts:  # the first sentence; 20 s of the recording remain
+                    interrupts.append(asyncio.ensure_future(manager.interrupt_kernel()))
+
+        # Paced like a live speaker, the file takes 24 s: only the interrupt ends it sooner.
+        streaming = await client.execute_interactive(
+            STREAM_FOREVER, timeout=15, output_hook=interrupt_once_speech_arrives
+        )
+        await asyncio.gather(*interrupts)
+        after: list[str] = []
+        check = await client.execute_interactive(
+            f"print(connection.state)\n{SYMBL_THREADS}",
+            timeout=10,
+            output_hook=lambda m: m["msg_type"] == "stream" and after.append(m["content"]["text"]),
+        )
+        return streaming, "".join(printed), errors, check, "".join(after)
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+
+
+def test_interrupting_the_kernel_stops_the_stream(
+    kernel_name: str, emu: Emulator, tmp_path: Path
+) -> None:
+    emu.set_live_transcript(sample_transcript())
+    streaming, printed, errors, check, after = asyncio.run(
+        stream_and_interrupt(kernel_name, subprocess_env(emu), tmp_path)
+    )
+    assert FIRST_SENTENCE in printed
+    assert errors == ["KeyboardInterrupt"]  # shown in the cell's output
+    assert streaming["content"]["status"] == "error"
+    assert streaming["content"]["ename"] == "KeyboardInterrupt"
+
+    # The kernel still runs cells: the connection is closed and no SDK thread is left.
+    assert check["content"]["status"] == "ok"
+    assert after.split("\n")[:2] == ["closed", "[]"]
+    [stream] = emu.streams()
+    assert stream["stop_requests"] and len(stream["stop_requests"]) == 1
+    assert json.loads(stream["stop_requests"][0]) == {"type": "stop_request"}
+    assert stream["state"] == "completed"
+    assert stream["audio_seconds"] < 15
