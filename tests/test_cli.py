@@ -308,3 +308,37 @@ def test_errors_are_one_line_and_have_meaningful_exit_codes(emu: Emulator, tmp_p
     debug = symbl(emu, "conversation", "404", "messages", "--debug")
     assert "Traceback (most recent call last)" in debug.stderr
     assert "symbl.errors.NotFoundError" in debug.stderr
+
+
+def test_progress_is_shown_on_a_terminal(emu: Emulator, tmp_path: Path) -> None:
+    import pty
+
+    emu.configure(job_queue_seconds=0.2, job_processing_seconds=0.6)
+    wav = make_wav(tmp_path / "call.wav", seconds=20.0)
+    reader, writer = pty.openpty()  # stderr is a terminal: progress goes there
+    try:
+        result = subprocess.run(
+            [SYMBL, "process", str(wav)],
+            env=subprocess_env(emu),
+            stdout=subprocess.PIPE,
+            stderr=writer,
+            text=True,
+            timeout=60,
+        )
+        os.close(writer)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(reader, 65536)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(reader)
+    progress = b"".join(chunks).decode()
+    assert result.returncode == 0
+    assert "call.wav [####################] 100% 0.6/0.6 MB" in progress
+    assert "call.wav: in_progress" in progress or "call.wav: scheduled" in progress
+    assert result.stdout.splitlines()[-1].split()[-1] == "completed"
