@@ -113,21 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=run_demo)
 
-    process = commands.add_parser("process", parents=[common], help="submit recordings")
-    process.add_argument(
-        "sources",
-        nargs="+",
-        metavar="file|url|dir",
-        help="recordings: files, http(s) URLs, or folders of media files",
-    )
-    process.add_argument(
+    submission = _Parser(add_help=False)
+    submission.add_argument(
         "--param",
         action="append",
         default=[],
         metavar="key=value",
         help="an Async API option, e.g. --param detectEntities=true (repeatable)",
     )
-    process.add_argument("--no-wait", action="store_true", help="do not wait for the jobs to end")
+    submission.add_argument(
+        "--no-wait", action="store_true", help="do not wait for the jobs to end"
+    )
+
+    process = commands.add_parser("process", parents=[common, submission], help="submit recordings")
+    process.add_argument(
+        "sources",
+        nargs="+",
+        metavar="file|url|dir",
+        help="recordings: files, http(s) URLs, or folders of media files",
+    )
     process.add_argument(
         "--type",
         choices=("audio", "video"),
@@ -141,14 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     process.set_defaults(run=run_process)
 
-    text = commands.add_parser("text", parents=[common], help="submit a text conversation")
+    text = commands.add_parser(
+        "text", parents=[common, submission], help="submit a text conversation"
+    )
     text.add_argument(
         "source",
         metavar="file.json|-",
         help="a Text API payload ({'messages': [...]}) or a list of messages; - reads stdin",
     )
-    text.add_argument("--param", action="append", default=[], metavar="key=value")
-    text.add_argument("--no-wait", action="store_true")
     text.set_defaults(run=run_text)
 
     conversation = commands.add_parser(

@@ -28,7 +28,7 @@ from .telephony import (
     check_start,
     check_stop,
 )
-from .ws_streaming import CONNECTION_NOT_FOUND, PING, PONG, WebSocketSink, serve_websocket
+from .ws_streaming import CONNECTION_NOT_FOUND, WebSocketSink, serve_websocket
 
 routes = web.RouteTableDef()
 
@@ -83,9 +83,6 @@ async def event_socket(request: web.Request) -> web.StreamResponse:
         return sink
 
     def on_message(sink: WebSocketSink, _: WebSocketSink, data: str | bytes) -> None:
-        if data == PING:
-            sink.send_text(PONG)
-            return
         try:
             event = check_speaker_event(json.loads(data), lenient=True)
         except ValueError as exc:
@@ -107,9 +104,6 @@ async def subscribe(request: web.Request) -> web.StreamResponse:
         return sink
 
     def on_message(sink: WebSocketSink, _: WebSocketSink, data: str | bytes) -> None:
-        if data == PING:
-            sink.send_text(PONG)
-            return
         try:
             kind = parse_client_message(data).get("type") if isinstance(data, str) else None
         except ValueError:

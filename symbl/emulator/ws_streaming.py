@@ -147,6 +147,9 @@ async def serve_websocket(
         async for frame in socket:
             if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break
+            if frame.data == PING:  # the keep-alive of every socket (PROTOCOL.md §6.2)
+                sink.send_text(PONG)
+                continue
             try:
                 on_message(attached, sink, frame.data)
             except Exception:
@@ -192,9 +195,6 @@ async def _serve(request: web.Request, subscriber: bool) -> web.StreamResponse:
 
 
 def _on_text(store: StreamStore, client: StreamClient, text: str) -> None:
-    if text == PING:
-        client.sink.send_text(PONG)
-        return
     try:
         message = parse_client_message(text)
     except ValueError as exc:
