@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .insights import Analysis
+from .reports import Analysis
 
 
 def call_score(analysis: Analysis) -> dict[str, Any]:

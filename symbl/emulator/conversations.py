@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from . import insights
+from . import insights, reports
 
 _FIRST_CONVERSATION_ID = 5_000_000_000_000_000
 
@@ -68,7 +68,7 @@ class StoredConversation:
     options: insights.Options = field(default_factory=insights.Options)
     features: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
-    _analysis: insights.Analysis | None = field(default=None, repr=False)
+    _analysis: reports.Analysis | None = field(default=None, repr=False)
     _ids: insights.IdFactory = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -140,7 +140,7 @@ class StoredConversation:
         self._analysis = None
         return moved
 
-    def analysis(self) -> insights.Analysis:
+    def analysis(self) -> reports.Analysis:
         """What the insight engine makes of the lines (computed once per change)."""
         if self._analysis is None:
             utterances = [
@@ -148,7 +148,7 @@ class StoredConversation:
                 for line in self.lines
             ]
             self.options.reference_time = self.start_time
-            self._analysis = insights.analyse(
+            self._analysis = reports.analyse(
                 utterances,
                 self.options,
                 self.id,

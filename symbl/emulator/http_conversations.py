@@ -11,7 +11,7 @@ from aiohttp import web
 
 from symbl import _options
 
-from . import insights
+from . import insights, reports
 from .callscore import call_score
 from .conversations import ConversationNotFoundError, StoredConversation
 from .http_async import CONVERSATION_NOT_FOUND
@@ -268,7 +268,7 @@ async def post_transcript(request: web.Request) -> web.Response:
             400, f'"{sorted(set(body) - allowed)[0]}" is not allowed for {body["contentType"]}'
         )
     phrases = body.get("phrases") or {}
-    payload = insights.formatted_transcript(
+    payload = reports.formatted_transcript(
         conversation.analysis(),
         body["contentType"],
         create_paragraphs=_bool(body.get("createParagraphs", False)),

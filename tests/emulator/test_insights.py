@@ -14,21 +14,19 @@ import pytest
 
 from symbl.emulator import language
 from symbl.emulator.insights import (
-    Analysis,
     IdFactory,
     Insight,
     Options,
     Speaker,
     Utterance,
-    analyse,
     classify,
-    formatted_transcript,
     match_trackers,
     split_sentences,
     stream_message_json,
     stream_topic_json,
     topics_for,
 )
+from symbl.emulator.reports import Analysis, analyse, formatted_transcript
 
 THURSDAY = datetime(2021, 6, 3, 10, 0, tzinfo=timezone.utc)
 NATALIA = Speaker("nat-1", "Natalia", "natalia@example.com")
