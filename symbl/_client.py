@@ -47,6 +47,17 @@ TOKEN_PATH = "/oauth2/token:generate"
 _REJECTED_UNACTED = frozenset({429, 503})
 # Statuses worth retrying when repeating the request cannot do anything twice.
 _RETRYABLE_IF_IDEMPOTENT = frozenset({408, 500, 502, 504})
+#: The keyword settings of Client (besides credentials and base_url).
+_SETTINGS = (
+    "timeout",
+    "connect_timeout",
+    "max_retries",
+    "retry_backoff",
+    "max_retry_wait",
+    "poll_interval",
+    "max_poll_interval",
+    "job_timeout",
+)
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
@@ -122,7 +133,6 @@ class Client:
             _check_positive(name, value)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.InvalidArgumentError("max_retries must be an int >= 0")
-        self._settings: dict[str, Any] = {**settings, "max_retries": max_retries}
         self.credentials: Credentials = resolve_credentials(credentials)
         self.base_url: str = resolve_base_url(base_url)
         self.websocket_url: str = websocket_base_url(self.base_url)
@@ -160,7 +170,8 @@ class Client:
         with _clients_lock:
             derived = self._derived.get(resolved)
             if derived is None:
-                derived = Client(resolved, base_url=self.base_url, **self._settings)
+                settings = {name: getattr(self, name) for name in _SETTINGS}
+                derived = Client(resolved, base_url=self.base_url, **settings)
                 self._derived[resolved] = derived
             return derived
 

@@ -30,11 +30,13 @@ _MAX_REPR_DEPTH = 3
 _SNAKE_PART = re.compile(r"_([a-z0-9])")
 
 
-def _camel_case(name: str) -> str:
+def camel_case(name: str) -> str:
+    """``message_ids`` -> ``messageIds`` (the API's spelling of a snake_case name)."""
     return _SNAKE_PART.sub(lambda match: match.group(1).upper(), name)
 
 
-def _snake_case(name: str) -> str:
+def snake_case(name: str) -> str:
+    """``messageIds`` -> ``message_ids``."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
@@ -70,20 +72,20 @@ class SymblObject(dict):  # type: ignore[type-arg]
             raise AttributeError(name)
         key = self._key_for(name)
         if key is None:
-            known = ", ".join(sorted(_snake_case(k) for k in self if isinstance(k, str)))
+            known = ", ".join(sorted(snake_case(k) for k in self if isinstance(k, str)))
             raise AttributeError(
                 f"this {type(self).__name__} has no field {name!r} (fields: {known or 'none'})"
             )
         return self[key]
 
     def _key_for(self, name: str) -> str | None:
-        for candidate in (name, _camel_case(name), name.strip("_")):
+        for candidate in (name, camel_case(name), name.strip("_")):
             if candidate in self:
                 return candidate
         return None
 
     def __dir__(self) -> list[str]:
-        fields = [_snake_case(k) for k in self if isinstance(k, str) and k.isidentifier()]
+        fields = [snake_case(k) for k in self if isinstance(k, str) and k.isidentifier()]
         fields = [f"{name}_" if keyword.iskeyword(name) else name for name in fields]
         return sorted(set(super().__dir__()) | set(fields))
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ._models import camel_case
 from .errors import InvalidArgumentError
 
 LANGUAGE_CODES = frozenset(
@@ -229,7 +230,6 @@ TEXT_OPTIONS = frozenset(
     }
 )
 
-_SNAKE_PART = re.compile(r"_([a-z0-9])")
 _TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})$"
 )
@@ -237,7 +237,7 @@ _TIMESTAMP = re.compile(
 
 def wire_name(name: str) -> str:
     """The camelCase wire name of an option given as camelCase or snake_case."""
-    return _SNAKE_PART.sub(lambda match: match.group(1).upper(), name)
+    return camel_case(name)
 
 
 def normalize(parameters: Mapping[str, Any], allowed: frozenset[str], where: str) -> dict[str, Any]:

@@ -82,13 +82,12 @@ class StoredConversation:
 
     def to_json(self) -> dict[str, Any]:
         """The conversation resource (PROTOCOL.md §4.2)."""
-        end = self.start_time.timestamp() + self.duration
         return {
             "id": self.id,
             "type": self.kind,
             "name": self.name,
-            "startTime": _iso(self.start_time),
-            "endTime": _iso(datetime.fromtimestamp(end, timezone.utc)),
+            "startTime": insights.iso_time(self.start_time, 0.0),
+            "endTime": insights.iso_time(self.start_time, self.duration),
             "members": [member.to_json() for member in self.members.values()],
             "metadata": self.metadata,
         }
@@ -222,11 +221,4 @@ def _merge_options(old: insights.Options, new: insights.Options) -> insights.Opt
         + [e for e in new.custom_entities if e not in old.custom_entities],
         trackers=old.trackers + [t for t in new.trackers if t not in old.trackers],
         reference_time=old.reference_time,
-    )
-
-
-def _iso(moment: datetime) -> str:
-    return (
-        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{moment.microsecond // 1000:03d}Z"
     )

@@ -27,13 +27,11 @@ No token is needed, nothing here is logged, and faults never apply here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from .faults import FaultRule
 from .http_auth import app_credentials
-from .http_common import ApiError, json_response, read_json, state_of
+from .http_common import ApiError, json_response, read_json, read_object, state_of
 from .media import TranscriptLine, parse_transcript
 from .processing import RegisteredMedia, import_text
 
@@ -75,7 +73,7 @@ async def update_settings(request: web.Request) -> web.Response:
     """Change some settings: ``{"tokenLifetime": 1.0}``."""
     state = state_of(request)
     try:
-        state.settings.update(await _object_body(request))
+        state.settings.update(await read_object(request))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
     return json_response(state.settings.to_json())
@@ -84,7 +82,7 @@ async def update_settings(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/apps")
 async def add_app(request: web.Request) -> web.Response:
     """Register an app id and secret that may generate tokens."""
-    app_id, app_secret = app_credentials(await _object_body(request))
+    app_id, app_secret = app_credentials(await read_object(request))
     state_of(request).tokens.add_app(app_id, app_secret)
     return json_response({"appId": app_id}, status=201)
 
@@ -104,7 +102,7 @@ async def list_faults(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/faults")
 async def add_fault(request: web.Request) -> web.Response:
     """Add a fault rule, e.g. ``{"path": "/v1/job/*", "status": 503, "times": 2}``."""
-    body = await _object_body(request)
+    body = await read_object(request)
     body.pop("id", None)
     try:
         rule = FaultRule(**body)
@@ -123,7 +121,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/media")
 async def register_media(request: web.Request) -> web.Response:
     """Register the transcript the emulator uses for some media (by URL or SHA-256)."""
-    body = await _object_body(request)
+    body = await read_object(request)
     keys = [key for key in ("url", "sha256") if isinstance(body.get(key), str) and body[key]]
     if len(keys) != 1 or set(body) - {"url", "sha256", "transcript", "duration"}:
         raise ApiError(
@@ -162,7 +160,7 @@ async def list_all_conversations(request: web.Request) -> web.Response:
 async def import_conversation(request: web.Request) -> web.Response:
     """Add a finished conversation from text messages, with a chosen id if given."""
     state = state_of(request)
-    body = await _object_body(request)
+    body = await read_object(request)
     app_id = body.pop("appId", next(iter(state.tokens.apps)))
     conversation_id = body.pop("id", None)
     name = body.pop("name", None)
@@ -183,13 +181,6 @@ async def list_webhooks(request: web.Request) -> web.Response:
     return json_response({"webhooks": state_of(request).webhook_deliveries})
 
 
-async def _object_body(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise ApiError(400, "Request body must be a JSON object.")
-    return body
-
-
 @routes.get(PREFIX + "/live-transcript")
 async def get_live_transcript(request: web.Request) -> web.Response:
     """The live transcript new sessions and calls use."""
@@ -201,7 +192,7 @@ async def get_live_transcript(request: web.Request) -> web.Response:
 async def set_live_transcript(request: web.Request) -> web.Response:
     """Set the live transcript: ``{"transcript": [...]}``."""
     try:
-        lines = parse_transcript(await _object_body(request))
+        lines = parse_transcript(await read_object(request))
     except ValueError as exc:
         raise ApiError(400, f"Invalid transcript: {exc}") from None
     state_of(request).live_transcript = lines

@@ -26,7 +26,7 @@ from .http_common import (
     ApiError,
     app_id_of,
     json_response,
-    read_json,
+    read_object,
     spool_body,
     state_of,
 )
@@ -84,7 +84,7 @@ async def submit_file(request: web.Request) -> web.Response:
 @routes.put("/v1/process/{media:audio|video}/url/{conversation_id}")
 async def submit_url(request: web.Request) -> web.Response:
     """A recording the emulator fetches from a URL (or finds registered for that URL)."""
-    body = await _object_body(request)
+    body = await read_object(request)
     url = body.pop("url", None)
     try:
         _options.check_url("url", url)
@@ -115,7 +115,7 @@ async def submit_url(request: web.Request) -> web.Response:
 @routes.put("/v1/process/text/{conversation_id}")
 async def submit_text(request: web.Request) -> web.Response:
     """A text conversation: messages and options in a JSON body."""
-    body = await _object_body(request)
+    body = await read_object(request)
     try:
         messages = check_messages(body.pop("messages", None))
     except ValueError as exc:
@@ -219,13 +219,6 @@ def _accepted(
         conversation.metadata.update(options["metadata"])
     job = state.jobs.submit(app_id_of(request), conversation.id, work, options.get("webhookUrl"))
     return json_response({"conversationId": conversation.id, "jobId": job.id}, status=201)
-
-
-async def _object_body(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise ApiError(400, "Request body must be a JSON object.")
-    return body
 
 
 async def _download(url: str) -> IO[bytes]:

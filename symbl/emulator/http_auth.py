@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .http_common import TOKEN_PATH, ApiError, json_response, read_json, state_of
+from .http_common import TOKEN_PATH, ApiError, json_response, read_object, state_of
 from .tokens import InvalidAppCredentialsError
 
 routes = web.RouteTableDef()
@@ -15,9 +15,7 @@ routes = web.RouteTableDef()
 @routes.post(TOKEN_PATH)
 async def generate_token(request: web.Request) -> web.Response:
     """Exchange an app id and secret for an access token."""
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise ApiError(400, "Request body must be a JSON object.")
+    body = await read_object(request)
     if body.get("type") != "application":
         raise ApiError(400, '"type" must be "application" (the only grant the emulator supports).')
     app_id, app_secret = app_credentials(body)

@@ -88,6 +88,14 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(400, f"Request body is not valid JSON: {exc}") from exc
 
 
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """Read a JSON body that must be an object; anything else is a 400."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object.")
+    return body
+
+
 async def spool_body(request: web.Request) -> IO[bytes]:
     """Stream a (possibly huge) upload into a temporary file, hashing as it goes.
 

@@ -22,6 +22,7 @@ session honestly hears nothing.
 from __future__ import annotations
 
 import ast
+import asyncio
 import base64
 import json
 import math
@@ -348,3 +349,8 @@ def word_offsets(heard: Heard) -> list[tuple[str, float, float]]:
         (word, line.start + i * step, line.start + (i + 1) * step)
         for i, word in enumerate(heard.words)
     ]
+
+
+def loop_time() -> float:
+    """The server loop's clock: what session and call timers are measured with."""
+    return asyncio.get_running_loop().time()

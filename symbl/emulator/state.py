@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+from symbl._models import camel_case, snake_case
+
 from .conversations import ConversationStore
 from .faults import FaultPlan
 from .jobs import JobStore, StoredJob
@@ -55,7 +57,7 @@ class Settings:
         names = {field.name: field for field in dataclasses.fields(self)}
         parsed: dict[str, Any] = {}
         for raw_name, value in changes.items():
-            name = _snake_case(raw_name)
+            name = snake_case(raw_name)
             if name not in names:
                 raise ValueError(f"unknown setting {raw_name!r}; known: {', '.join(names)}")
             current = getattr(self, name)
@@ -73,7 +75,7 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         """The settings with camelCase names, as the admin API shows them."""
-        return {_camel_case(name): value for name, value in dataclasses.asdict(self).items()}
+        return {camel_case(name): value for name, value in dataclasses.asdict(self).items()}
 
 
 _CHOICES = {"stop_order": ("recognition_stopped_first", "conversation_completed_first")}
@@ -137,12 +139,3 @@ class EmulatorState:
     def _job_changed(self, job: StoredJob) -> None:
         if job.webhook_url and self.webhook_sender is not None:
             self.webhook_sender(job.webhook_url, {"jobId": job.id, "status": job.status})
-
-
-def _snake_case(name: str) -> str:
-    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
-
-
-def _camel_case(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)

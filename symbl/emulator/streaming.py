@@ -46,6 +46,7 @@ from .live import (
     Sink,
     Timeline,
     error_message,
+    loop_time,
     platform_message,
     summary_url,
     word_offsets,
@@ -408,7 +409,7 @@ class StreamStore:
         if room > 0:
             session.audio += data[:room]
         if audible(data, client.encoding):
-            session.last_audio = _now()
+            session.last_audio = loop_time()
         client.seconds += audio_seconds(len(data), client.encoding, client.sample_rate)
         if client.seconds > session.heard:
             session.heard = client.seconds
@@ -471,11 +472,11 @@ class StreamStore:
                     session.broadcast(frame)
 
     def _watch_idle(self, session: StreamSession) -> None:
-        session.last_audio = _now()
+        session.last_audio = loop_time()
         self._arm(session, self._settings.stream_idle_seconds, lambda: self._check_idle(session))
 
     def _check_idle(self, session: StreamSession) -> None:
-        left = session.last_audio + self._settings.stream_idle_seconds - _now()
+        left = session.last_audio + self._settings.stream_idle_seconds - loop_time()
         if left > 0:
             self._arm(session, left, lambda: self._check_idle(session))
         else:
@@ -519,10 +520,6 @@ class StreamStore:
         if session.timer is not None:
             session.timer.cancel()
         session.timer = asyncio.get_running_loop().call_later(max(0.0, delay), callback)
-
-
-def _now() -> float:
-    return asyncio.get_running_loop().time()
 
 
 def _created(conversation_id: str) -> JSON:

@@ -36,6 +36,7 @@ from .live import (
     LiveAnalyser,
     Sink,
     Timeline,
+    loop_time,
     platform_message,
     summary_url,
 )
@@ -376,7 +377,7 @@ class CallStore:
 
     def _answer(self, call: Call) -> None:
         call.state = "active"
-        call.clock_read_at = _now()
+        call.clock_read_at = loop_time()
         self._play(call)
 
     def _play(self, call: Call, due: float = 0.0) -> None:
@@ -391,7 +392,7 @@ class CallStore:
 
     def _catch_up(self, call: Call, due: float = 0.0) -> None:
         """Move the call's clock to now (at least to ``due``) and send what it reached."""
-        now = _now()
+        now = loop_time()
         speed = self._settings.telephony_speed
         call.clock = max(due, call.clock + (now - call.clock_read_at) * speed)
         call.clock_read_at = now
@@ -458,10 +459,6 @@ class CallStore:
         if call.timer is not None:
             call.timer.cancel()
         call.timer = asyncio.get_running_loop().call_later(max(0.0, delay), callback)
-
-
-def _now() -> float:
-    return asyncio.get_running_loop().time()
 
 
 def _transcript_response(text: str, final: bool) -> JSON:
