@@ -17,12 +17,16 @@ from __future__ import annotations
 import logging
 
 from ._client import Client
-from ._conversations import Conversation
-from ._conversations import Conversations as _Conversations
+from ._resources.conversations import Conversation
+from ._resources.conversations import Conversations as _Conversations
+from ._resources.jobs import Audio as _Audio
+from ._resources.jobs import Text as _Text
+from ._resources.jobs import Video as _Video
+from ._resources.streaming import Streaming as _Streaming
+from ._resources.streaming import StreamingConnection
+from ._resources.telephony import Connection
+from ._resources.telephony import Telephony as _Telephony
 from ._version import __version__
-from .async_api import Audio as _Audio
-from .async_api import Text as _Text
-from .async_api import Video as _Video
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -41,10 +45,6 @@ from .errors import (
     SymblError,
     WaitTimeoutError,
 )
-from .streaming import Streaming as _Streaming
-from .streaming import StreamingConnection
-from .telephony import Connection
-from .telephony import Telephony as _Telephony
 
 # A library never configures logging; the NullHandler only keeps "no handler" warnings away.
 logging.getLogger("symbl").addHandler(logging.NullHandler())

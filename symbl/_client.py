@@ -1,537 +1,56 @@
-"""The one HTTP client every REST call goes through.
-
-:class:`Client` owns the settings, one ``requests.Session`` (keep-alive, connection pool) and the
-account's token. :meth:`Client.request` is the single request loop: it adds authentication, the
-timeout, bounded retries with backoff, DEBUG logging with secrets redacted, and maps every
-failure to a typed exception from :mod:`symbl.errors`. This is the only module that imports
-``requests``.
-"""
+"""The public :class:`Client`: one account and its settings, with every resource bound to it."""
 
 from __future__ import annotations
 
-import email.utils
-import json
-import logging
-import platform
-import random
-import threading
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, Union
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-
-import requests
-from urllib3.exceptions import NewConnectionError
-
-from . import errors
-from ._auth import GeneratedToken, forget_tokens, token_provider_for
-from ._credentials import Credentials, resolve_base_url, resolve_credentials, websocket_base_url
-from ._models import SymblObject
-from ._version import __version__
-
-if TYPE_CHECKING:
-    from ._conversations import Conversations
-    from .async_api import Audio, Text, Video
-    from .streaming import Streaming
-    from .telephony import Telephony
-
-logger = logging.getLogger("symbl")
-
-USER_AGENT = (
-    f"symbl-python/{__version__} (Python {platform.python_version()}; "
-    f"requests {requests.__version__})"
-)
-TOKEN_PATH = "/oauth2/token:generate"
-
-# Statuses where the server refused the request before acting on it: safe to retry any request.
-_REJECTED_UNACTED = frozenset({429, 503})
-# Statuses worth retrying when repeating the request cannot do anything twice.
-_RETRYABLE_IF_IDEMPOTENT = frozenset({408, 500, 502, 504})
-#: The keyword settings of Client (besides credentials and base_url).
-_SETTINGS = (
-    "timeout",
-    "connect_timeout",
-    "max_retries",
-    "retry_backoff",
-    "max_retry_wait",
-    "poll_interval",
-    "max_poll_interval",
-    "job_timeout",
-)
-_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-_SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
-_REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
+from ._resources.conversations import Conversations
+from ._resources.jobs import Audio, Text, Video
+from ._resources.streaming import Streaming
+from ._resources.telephony import Telephony
+from ._transport.http import HttpClient
 
 
-class Readable(Protocol):
-    """A body streamed by reading it: a binary file, or anything that reads like one."""
-
-    def read(self, size: int = -1) -> bytes: ...
-
-    def seek(self, offset: int, whence: int = 0) -> int: ...
-
-    def tell(self) -> int: ...
-
-    def seekable(self) -> bool: ...
-
-
-Body = Union[bytes, Readable, None]
-
-
-class Client:
+class Client(HttpClient):
     """Settings, an HTTP session and a token for one Symbl account.
 
-    Most code never builds one: ``symbl.Audio``, ``symbl.Conversations`` and the other facades
+    Most code never builds one: ``symbl.Audio``, ``symbl.Conversations`` and the other resources
     use a shared client for the credentials they find. Build one to change settings or to pin
     an account; its attributes ``Audio``, ``Video``, ``Text``, ``Conversations``, ``Telephony``
-    and ``Streaming`` are the same facades bound to it.
-
-    Args:
-        credentials: ``{'app_id': ..., 'app_secret': ...}``; found in the environment or a
-            symbl.conf when omitted (see the configuration docs for the order).
-        base_url: REST base URL; ``SYMBL_BASE_URL``, symbl.conf or ``https://api.symbl.ai``
-            when omitted. Websocket URLs are derived from it.
-        timeout: seconds to wait for each response (read timeout).
-        connect_timeout: seconds to wait for a TCP/TLS connection.
-        max_retries: retries after the first attempt, for failures that are safe to retry.
-        retry_backoff: first backoff delay in seconds; doubles per retry, with jitter.
-        max_retry_wait: longest single wait between retries, including a ``Retry-After``
-            the server asks for; a longer ``Retry-After`` is raised as :class:`RateLimitError`.
-        poll_interval: seconds between the first job polls (the very first goes out at once).
-        max_poll_interval: the cap the poll interval grows to.
-        job_timeout: longest wait for an async job to end before :class:`WaitTimeoutError`.
+    and ``Streaming`` are the same resources bound to it. The arguments are those of
+    :class:`~symbl._transport.http.HttpClient`: ``credentials``, ``base_url``, ``timeout``,
+    ``connect_timeout``, ``max_retries``, ``retry_backoff``, ``max_retry_wait``,
+    ``poll_interval``, ``max_poll_interval`` and ``job_timeout``.
 
     Example:
         >>> client = symbl.Client(credentials={"app_id": "...", "app_secret": "..."}, timeout=10)
         >>> conversation = client.Text.process(payload={"messages": [...]})
     """
 
-    def __init__(
-        self,
-        credentials: Mapping[str, Any] | Credentials | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        connect_timeout: float = 10.0,
-        max_retries: int = 2,
-        retry_backoff: float = 0.5,
-        max_retry_wait: float = 30.0,
-        poll_interval: float = 0.25,
-        max_poll_interval: float = 5.0,
-        job_timeout: float = 7200.0,
-    ) -> None:
-        settings = {
-            "timeout": timeout,
-            "connect_timeout": connect_timeout,
-            "retry_backoff": retry_backoff,
-            "max_retry_wait": max_retry_wait,
-            "poll_interval": poll_interval,
-            "max_poll_interval": max_poll_interval,
-            "job_timeout": job_timeout,
-        }
-        for name, value in settings.items():
-            _check_positive(name, value)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise errors.InvalidArgumentError("max_retries must be an int >= 0")
-        self.credentials: Credentials = resolve_credentials(credentials)
-        self.base_url: str = resolve_base_url(base_url)
-        self.websocket_url: str = websocket_base_url(self.base_url)
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.max_retries = max_retries
-        self.retry_backoff = retry_backoff
-        self.max_retry_wait = max_retry_wait
-        self.poll_interval = poll_interval
-        self.max_poll_interval = max_poll_interval
-        self.job_timeout = job_timeout
-        self._tokens = token_provider_for(self.base_url, self.credentials)
-        self._derived: dict[Credentials, Client] = {}
-        self._session = requests.Session()
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-
-    def __repr__(self) -> str:
-        return f"<symbl.Client app_id={self.credentials.app_id!r} base_url={self.base_url!r}>"
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the pooled HTTP connections. The client must not be used afterwards."""
-        self._session.close()
-
-    def with_credentials(self, credentials: Mapping[str, Any] | Credentials) -> Client:
-        """A client with these settings and base URL but other credentials (cached)."""
-        resolved = resolve_credentials(credentials)
-        if resolved == self.credentials:
-            return self
-        with _clients_lock:
-            derived = self._derived.get(resolved)
-            if derived is None:
-                settings = {name: getattr(self, name) for name in _SETTINGS}
-                derived = Client(resolved, base_url=self.base_url, **settings)
-                self._derived[resolved] = derived
-            return derived
-
-    # -- the documented facades, bound to this client --------------------------------------------
-
     @property
     def Audio(self) -> Audio:
         """``symbl.Audio`` bound to this client."""
-        from .async_api import Audio
-
         return Audio(self)
 
     @property
     def Video(self) -> Video:
         """``symbl.Video`` bound to this client."""
-        from .async_api import Video
-
         return Video(self)
 
     @property
     def Text(self) -> Text:
         """``symbl.Text`` bound to this client."""
-        from .async_api import Text
-
         return Text(self)
 
     @property
     def Conversations(self) -> Conversations:
         """``symbl.Conversations`` bound to this client."""
-        from ._conversations import Conversations
-
         return Conversations(self)
 
     @property
     def Telephony(self) -> Telephony:
         """``symbl.Telephony`` bound to this client."""
-        from .telephony import Telephony
-
         return Telephony(self)
 
     @property
     def Streaming(self) -> Streaming:
         """``symbl.Streaming`` bound to this client."""
-        from .streaming import Streaming
-
         return Streaming(self)
-
-    # -- authentication -------------------------------------------------------------------------
-
-    def access_token(self) -> str:
-        """Return a valid access token, generating or refreshing it if needed."""
-        return self._tokens.token(self._generate_token)
-
-    def invalidate_token(self, token: str) -> None:
-        """Drop ``token`` from the cache after the server rejected it."""
-        self._tokens.invalidate(token)
-
-    def _generate_token(self) -> GeneratedToken:
-        body = {
-            "type": "application",
-            "appId": self.credentials.app_id,
-            "appSecret": self.credentials.app_secret,
-        }
-        answer = self.request("POST", TOKEN_PATH, json=body, authenticated=False, idempotent=True)
-        token = answer.get("accessToken") if isinstance(answer, dict) else None
-        expires_in = answer.get("expiresIn") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token or not isinstance(expires_in, (int, float)):
-            raise errors.SymblError(
-                f"{self.base_url}{TOKEN_PATH} answered without accessToken/expiresIn; "
-                "is base_url pointing at the Symbl API?"
-            )
-        return GeneratedToken(token, float(expires_in))
-
-    # -- the request loop -----------------------------------------------------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        body: Body = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        idempotent: bool | None = None,
-        authenticated: bool = True,
-    ) -> Any:
-        """Send one API request and return its decoded JSON answer.
-
-        Args:
-            method: HTTP method.
-            path: path below the base URL, e.g. ``/v1/job/<id>``.
-            params: query parameters (already in wire form: strings, numbers).
-            json: a JSON-serialisable body; sent with ``Content-Type: application/json``.
-            body: raw bytes, or a binary file object streamed from its current position.
-            headers: extra headers.
-            timeout: read timeout for this call, overriding the client's.
-            idempotent: whether repeating the request is harmless; by default GET, HEAD, PUT,
-                DELETE and OPTIONS are, POST is not. Non-idempotent requests are retried only
-                when the server cannot have acted on them (connection refused, 429, 503).
-            authenticated: send the access token (everything but token generation does).
-
-        Returns:
-            The JSON answer with objects as :class:`SymblObject`, or None for an empty body.
-
-        Raises:
-            APIStatusError: a non-2xx answer, as the subclass for its status.
-            APITimeoutError: no answer within the timeout.
-            APIConnectionError: the service could not be reached.
-        """
-        method = method.upper()
-        url = self.base_url + path
-        if params:
-            # %20 rather than '+' for spaces, as in the service's own examples.
-            url += "?" + urlencode(params, quote_via=quote)
-        send_headers = dict(headers or {})
-        data: Body = body
-        if json is not None:
-            data = _json_bytes(json)
-            send_headers.setdefault("Content-Type", "application/json")
-        if idempotent is None:
-            idempotent = method in _IDEMPOTENT_METHODS
-        rewind_to = _stream_position(data)
-        read_timeout = self.timeout if timeout is None else timeout
-        refreshed = False
-        attempt = 0
-        while True:
-            token = self.access_token() if authenticated else None
-            if token is not None:
-                send_headers["x-api-key"] = token
-                send_headers["Authorization"] = f"Bearer {token}"
-            if attempt or refreshed:
-                _rewind(data, rewind_to)
-            started = time.monotonic()
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=send_headers,
-                    timeout=(self.connect_timeout, read_timeout),
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                failure = _connection_error(exc, method, url)
-                unacted = _server_cannot_have_acted(exc)
-                retry = attempt < self.max_retries and (idempotent or unacted)
-                _log(method, url, f"failed ({type(exc).__name__})", started, attempt)
-                if not retry or rewind_to is None:
-                    raise failure from exc
-                self._wait_before_retry(attempt, None, str(failure))
-                attempt += 1
-                continue
-            _log(method, url, str(response.status_code), started, attempt)
-            status = response.status_code
-            if status == 401 and token is not None and not refreshed:
-                # A cached token can be revoked or expire early: refresh once, send once more.
-                self.invalidate_token(token)
-                refreshed = True
-                continue
-            if status < 400:
-                return _decode(response, method, url)
-            retryable = status in _REJECTED_UNACTED or (
-                idempotent and status in _RETRYABLE_IF_IDEMPOTENT
-            )
-            retry_after = _retry_after_seconds(response)
-            too_long = retry_after is not None and retry_after > self.max_retry_wait
-            if not retryable or attempt >= self.max_retries or rewind_to is None or too_long:
-                raise _status_error(response, method, url, retry_after)
-            self._wait_before_retry(attempt, retry_after, f"status {status}")
-            attempt += 1
-
-    def _wait_before_retry(self, attempt: int, retry_after: float | None, reason: str) -> None:
-        if retry_after is None:
-            # Exponential backoff with jitter, so many clients do not retry in lock-step.
-            ceiling = min(self.max_retry_wait, self.retry_backoff * (2**attempt))
-            delay = random.uniform(ceiling / 2, ceiling)
-        else:
-            delay = retry_after
-        logger.debug(
-            "retrying after %s in %.2f s (retry %d of %d)",
-            reason,
-            delay,
-            attempt + 1,
-            self.max_retries,
-        )
-        time.sleep(delay)
-
-
-# -- default clients --------------------------------------------------------------------------
-
-_clients: dict[tuple[str, Credentials], Client] = {}
-_clients_lock = threading.Lock()
-
-
-def client_for(credentials: Mapping[str, Any] | None = None) -> Client:
-    """Return the shared client for these credentials (or the ones found in the environment).
-
-    Credentials and the base URL are looked up on every call, so a changed environment or
-    symbl.conf takes effect at once; clients (and their connections and tokens) are reused per
-    (base URL, account).
-    """
-    resolved = resolve_credentials(credentials)
-    base_url = resolve_base_url()
-    key = (base_url, resolved)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = Client(resolved, base_url=base_url)
-        return client
-
-
-def reset_shared_clients() -> None:
-    """Close and forget the shared clients and their cached tokens.
-
-    For test harnesses whose emulator forgot every token (after a reset): the next call makes
-    a fresh client and token instead of first meeting a 401.
-    """
-    with _clients_lock:
-        for shared in _clients.values():
-            shared.close()
-        _clients.clear()
-    forget_tokens()
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise errors.InvalidArgumentError(f"{name} must be a positive number of seconds")
-
-
-def _json_bytes(value: Any) -> bytes:
-    try:
-        return json.dumps(value).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise errors.InvalidArgumentError(
-            f"the request body is not JSON-serialisable: {exc}"
-        ) from exc
-
-
-def _stream_position(data: Body) -> int | None:
-    """Where a file body starts, so a retry can send it again; None if it cannot be rewound."""
-    if data is None or isinstance(data, (bytes, bytearray)):
-        return 0
-    try:
-        return data.tell() if data.seekable() else None
-    except OSError:
-        return None
-
-
-def _rewind(data: Body, position: int | None) -> None:
-    if position is not None and data is not None and not isinstance(data, bytes):
-        data.seek(position)
-
-
-def _server_cannot_have_acted(exc: requests.RequestException) -> bool:
-    """True when the request never reached the server (refused, DNS, connect timeout)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        return isinstance(reason, NewConnectionError)
-    return False
-
-
-def _connection_error(exc: requests.RequestException, method: str, url: str) -> errors.SymblError:
-    where = f"{method} {redact_url(url)}"
-    if isinstance(exc, requests.Timeout):
-        kind = "connect" if isinstance(exc, requests.ConnectTimeout) else "read"
-        return errors.APITimeoutError(
-            f"{where} timed out ({kind} timeout). The service may be slow or unreachable; "
-            "retry, or raise the client's timeout / connect_timeout",
-            method=method,
-            url=redact_url(url),
-        )
-    return errors.APIConnectionError(
-        f"{where} failed: could not reach the service ({type(exc).__name__}). "
-        "Check the network and the base URL",
-        method=method,
-        url=redact_url(url),
-    )
-
-
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _decode(response: requests.Response, method: str, url: str) -> Any:
-    if not response.content:
-        return None
-    try:
-        return SymblObject.from_json(response.content)
-    except ValueError as exc:
-        raise errors.SymblError(
-            f"{method} {redact_url(url)} answered {response.status_code} with a body that is not "
-            f"JSON: {response.text[:200]!r}"
-        ) from exc
-
-
-def _status_error(
-    response: requests.Response, method: str, url: str, retry_after: float | None
-) -> errors.APIStatusError:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
-    message = body.get("message") if isinstance(body, dict) else None
-    if not isinstance(message, str) or not message:
-        message = (body if isinstance(body, str) and body else response.reason) or "error"
-        message = message[:500]
-    request_id = next(
-        (response.headers[name] for name in _REQUEST_ID_HEADERS if name in response.headers), None
-    )
-    error_class = errors.error_class_for(response.status_code)
-    details: dict[str, Any] = {
-        "status_code": response.status_code,
-        "body": body,
-        "request_id": request_id,
-        "method": method,
-        "url": redact_url(url),
-    }
-    if error_class is errors.RateLimitError:
-        return errors.RateLimitError(message, retry_after=retry_after, **details)
-    return error_class(message, **details)
-
-
-def redact_url(url: str) -> str:
-    """Hide the values of query parameters that look like secrets (tokens, keys, passwords)."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = [
-        (key, "***" if any(word in key.lower() for word in _SECRET_QUERY_WORDS) else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(pairs, safe="*")))
-
-
-def _log(method: str, url: str, outcome: str, started: float, attempt: int) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        elapsed_ms = (time.monotonic() - started) * 1000
-        logger.debug(
-            "%s %s -> %s in %.1f ms (retry %d)",
-            method,
-            redact_url(url),
-            outcome,
-            elapsed_ms,
-            attempt,
-        )

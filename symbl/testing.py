@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ._client import reset_shared_clients
+from ._transport.http import reset_shared_clients
 
 if TYPE_CHECKING:
     from .emulator import Emulator

@@ -60,7 +60,7 @@ def emu(emulator: Emulator) -> Emulator:
 
 def forget_shared_clients() -> None:
     """Drop the SDK's process-wide clients and tokens (the emulator forgot its tokens)."""
-    from symbl._client import reset_shared_clients
+    from symbl._transport.http import reset_shared_clients
 
     reset_shared_clients()
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import configparser
+import os
+import threading
+import time
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
 import symbl
-from symbl._credentials import (
+from symbl._transport.credentials import (
     DEFAULT_BASE_URL,
+    Credentials,
     resolve_base_url,
     resolve_credentials,
+    resolve_credentials_and_base_url,
     websocket_base_url,
 )
+from symbl._transport.http import client_for
 
 
 def write_conf(folder: Path, text: str) -> Path:
@@ -95,19 +103,19 @@ def test_half_set_environment_is_an_error(monkeypatch: pytest.MonkeyPatch) -> No
         resolve_credentials()
 
 
-@pytest.mark.parametrize(
-    ("text", "complaint"),
-    [
-        ("app_id=x\napp_secret=y\n", "not a valid symbl.conf"),
-        ("[credentials]\napp_id=\napp_secret=\n", "no value for app_id and app_secret"),
-        ("[credentials]\napp_id=x\n", "no value for app_secret"),
-        ("[credentials]\nappid=x\napp_secret=y\n", "unknown key 'appid'"),
-        (
-            "[api]\nbase_url=ftp://example.com\n[credentials]\napp_id=x\napp_secret=y\n",
-            "not an absolute http",
-        ),
-    ],
-)
+MALFORMED_CONFS = [
+    ("app_id=x\napp_secret=y\n", "not a valid symbl.conf"),
+    ("[credentials]\napp_id=\napp_secret=\n", "no value for app_id and app_secret"),
+    ("[credentials]\napp_id=x\n", "no value for app_secret"),
+    ("[credentials]\nappid=x\napp_secret=y\n", "unknown key 'appid'"),
+    (
+        "[api]\nbase_url=ftp://example.com\n[credentials]\napp_id=x\napp_secret=y\n",
+        "not an absolute http",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "complaint"), MALFORMED_CONFS)
 def test_malformed_conf_names_the_file_and_the_problem(
     sealed_environment: Path, text: str, complaint: str
 ) -> None:
@@ -167,3 +175,213 @@ def test_client_uses_conf_base_url_and_credentials(emu, sealed_environment: Path
     assert client.websocket_url == emu.base_url.replace("http://", "ws://")
     assert client.access_token()
     assert emu.requests("/oauth2/token:generate")[0].json["appId"] == emu.app_id
+
+
+# -- symbl.conf is parsed once per version of the file ------------------------------------------
+
+
+def conf_text(secret: str, port: int) -> str:
+    return (
+        f"[credentials]\napp_id=conf-id\napp_secret={secret}\n"
+        f"[api]\nbase_url=http://127.0.0.1:{port}\n"
+    )
+
+
+def backdate(path: Path, seconds: float = 60.0) -> None:
+    """Set the file's times a minute back: old enough to be trusted on its stat identity."""
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The source of every INI parse from now on (configparser's own method, counted)."""
+    seen: list[str] = []
+    read_file = configparser.ConfigParser.read_file
+
+    def counted(self: configparser.ConfigParser, f: IO[str], source: str | None = None) -> Any:
+        seen.append(str(source))
+        return read_file(self, f, source)
+
+    monkeypatch.setattr(configparser.ConfigParser, "read_file", counted)
+    return seen
+
+
+@pytest.mark.parametrize("backdated", [False, True], ids=["fresh", "backdated"])
+def test_conf_is_parsed_once_across_many_calls(
+    sealed_environment: Path, parses: list[str], backdated: bool
+) -> None:
+    path = write_conf(sealed_environment, conf_text("secret-1", 1))
+    if backdated:
+        backdate(path)
+    expected = (Credentials("conf-id", "secret-1"), "http://127.0.0.1:1")
+    for _ in range(50):
+        assert resolve_credentials_and_base_url() == expected
+        assert resolve_credentials() == expected[0]
+        assert resolve_base_url() == expected[1]
+    assert parses == [str(path)]
+
+
+def test_default_client_resolution_parses_the_conf_once(
+    sealed_environment: Path, parses: list[str]
+) -> None:
+    path = write_conf(sealed_environment, conf_text("secret-1", 1))
+    clients = {id(client_for()) for _ in range(50)}
+    assert len(clients) == 1
+    assert client_for().base_url == "http://127.0.0.1:1"
+    assert client_for().credentials.source == str(path)
+    assert parses == [str(path)]
+
+
+@pytest.mark.parametrize("backdated", [False, True], ids=["same-tick", "backdated"])
+def test_edited_conf_is_seen_by_the_next_call(
+    sealed_environment: Path, parses: list[str], backdated: bool
+) -> None:
+    # Same length each time: only the bytes, and perhaps the mtime, tell the versions apart.
+    path = write_conf(sealed_environment, conf_text("secret-1", 1))
+    if backdated:
+        backdate(path)
+    assert resolve_credentials_and_base_url() == (
+        Credentials("conf-id", "secret-1"),
+        "http://127.0.0.1:1",
+    )
+    write_conf(sealed_environment, conf_text("secret-2", 2))
+    assert resolve_credentials_and_base_url() == (
+        Credentials("conf-id", "secret-2"),
+        "http://127.0.0.1:2",
+    )
+    assert resolve_credentials().app_secret == "secret-2"
+    assert resolve_base_url() == "http://127.0.0.1:2"
+    assert client_for().base_url == "http://127.0.0.1:2"
+    assert client_for().credentials.app_secret == "secret-2"
+    assert parses == [str(path), str(path)]
+
+
+def test_rewrite_within_one_timestamp_tick_is_seen(
+    sealed_environment: Path, parses: list[str]
+) -> None:
+    # On a file system with coarse timestamps (1 or 2 s) a quick rewrite of the same size keeps
+    # the file's stat identity; restoring the mtime makes that happen here too.
+    path = write_conf(sealed_environment, conf_text("secret-1", 1))
+    before = os.stat(path)
+    assert resolve_credentials().app_secret == "secret-1"
+    write_conf(sealed_environment, conf_text("secret-2", 2))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_mtime_ns, after.st_size, after.st_ino) == (
+        before.st_mtime_ns,
+        before.st_size,
+        before.st_ino,
+    )
+    assert resolve_credentials_and_base_url() == (
+        Credentials("conf-id", "secret-2"),
+        "http://127.0.0.1:2",
+    )
+    assert parses == [str(path), str(path)]
+
+
+def test_touched_but_unchanged_conf_is_not_parsed_again(
+    sealed_environment: Path, parses: list[str]
+) -> None:
+    path = write_conf(sealed_environment, conf_text("secret-1", 1))
+    backdate(path)
+    assert resolve_credentials().app_secret == "secret-1"
+    os.utime(path)  # a new mtime, the same bytes
+    assert resolve_credentials().app_secret == "secret-1"
+    assert parses == [str(path)]
+
+
+def test_deleted_conf_falls_through_and_a_new_one_is_seen(sealed_environment: Path) -> None:
+    here = write_conf(sealed_environment, conf_text("cwd-secret", 1))
+    home = write_conf(Path.home(), conf_text("home-secret", 2))
+    backdate(here)
+    found, base_url = resolve_credentials_and_base_url()
+    assert (found.app_secret, found.source, base_url) == (
+        "cwd-secret",
+        str(here),
+        "http://127.0.0.1:1",
+    )
+    here.unlink()
+    found, base_url = resolve_credentials_and_base_url()
+    assert (found.app_secret, found.source, base_url) == (
+        "home-secret",
+        str(home),
+        "http://127.0.0.1:2",
+    )
+    home.unlink()
+    with pytest.raises(symbl.ConfigurationError, match="No Symbl credentials found"):
+        resolve_credentials_and_base_url()
+    assert resolve_base_url() == DEFAULT_BASE_URL
+    write_conf(sealed_environment, conf_text("new-secret", 3))
+    found, base_url = resolve_credentials_and_base_url()
+    assert (found.app_secret, base_url) == ("new-secret", "http://127.0.0.1:3")
+
+
+@pytest.mark.parametrize(("text", "complaint"), MALFORMED_CONFS)
+def test_malformed_conf_raises_on_every_call(
+    sealed_environment: Path, text: str, complaint: str
+) -> None:
+    write_conf(sealed_environment, conf_text("secret-1", 1))
+    assert resolve_credentials_and_base_url()[0].app_secret == "secret-1"
+    path = write_conf(sealed_environment, text)
+    for _ in range(3):
+        with pytest.raises(symbl.ConfigurationError) as caught:
+            resolve_credentials_and_base_url()
+        assert complaint in str(caught.value)
+        assert str(path) in str(caught.value)
+        with pytest.raises(symbl.ConfigurationError) as caught:
+            client_for()
+        assert complaint in str(caught.value)
+    write_conf(sealed_environment, conf_text("secret-2", 2))
+    assert resolve_credentials_and_base_url()[0].app_secret == "secret-2"
+
+
+def test_malformed_conf_is_parsed_again_on_every_call(
+    sealed_environment: Path, parses: list[str]
+) -> None:
+    path = write_conf(sealed_environment, "app_id=x\napp_secret=y\n")
+    backdate(path)
+    for _ in range(3):
+        with pytest.raises(symbl.ConfigurationError, match=r"not a valid symbl\.conf"):
+            resolve_credentials()
+    assert parses == [str(path)] * 3
+
+
+def test_credentials_and_base_url_come_from_one_version_under_concurrent_rewrites(
+    sealed_environment: Path,
+) -> None:
+    write_conf(sealed_environment, conf_text("secret-0", 10000))
+    answers: list[tuple[str, str]] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def resolve_until_done() -> None:
+        try:
+            while not done.is_set():
+                found, base_url = resolve_credentials_and_base_url()
+                answers.append((found.app_secret, base_url))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=resolve_until_done) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    try:
+        for version in range(1, 60):
+            staged = sealed_environment / "symbl.conf.new"
+            staged.write_text(conf_text(f"secret-{version}", 10000 + version), encoding="utf-8")
+            os.replace(staged, sealed_environment / "symbl.conf")  # as editors save: atomically
+            time.sleep(0.002)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(10)
+    assert not failures
+    assert answers
+    for secret, base_url in answers:
+        version = int(secret.removeprefix("secret-"))
+        assert base_url == f"http://127.0.0.1:{10000 + version}"
+    assert resolve_credentials_and_base_url() == (
+        Credentials("conf-id", "secret-59"),
+        "http://127.0.0.1:10059",
+    )

@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from symbl._models import SymblList, SymblObject, to_symbl
-from symbl._tables import MAX_CELL, MAX_ROWS
+from symbl._models.objects import SymblList, SymblObject, to_symbl
+from symbl._models.tables import MAX_CELL, MAX_ROWS
 
 MESSAGES = {
     "messages": [

@@ -15,10 +15,10 @@ From a shell: ``python -m symbl.emulator --port 8080``.
 
 from __future__ import annotations
 
-from .faults import FaultRule
-from .requestlog import RecordedRequest
 from .server import Emulator, create_app
-from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET, Settings
+from .stores.faults import FaultRule
+from .stores.requestlog import RecordedRequest
+from .stores.settings import DEFAULT_APP_ID, DEFAULT_APP_SECRET, Settings
 
 __all__ = [
     "DEFAULT_APP_ID",

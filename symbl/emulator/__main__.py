@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .server import Emulator
-from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET
+from .stores.settings import DEFAULT_APP_ID, DEFAULT_APP_SECRET
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,15 +29,16 @@ from typing import Any, Callable, TypeVar
 
 from aiohttp import web
 
-from .faults import FaultRule
-from .http_async import start_webhooks, stop_jobs
-from .http_common import MIDDLEWARES, STATE
+from .http.common import MIDDLEWARES, STATE
+from .http.jobs import start_webhooks, stop_jobs
+from .http.routes import ROUTES
+from .http.streaming import end_live_sessions
 from .media import parse_transcript
-from .processing import RegisteredMedia, import_text
-from .requestlog import RecordedRequest
-from .routes import ROUTES
-from .state import DEFAULT_APP_ID, DEFAULT_APP_SECRET, EmulatorState, Settings
-from .ws_streaming import end_live_sessions
+from .stores.faults import FaultRule
+from .stores.processing import RegisteredMedia, import_text
+from .stores.requestlog import RecordedRequest
+from .stores.settings import DEFAULT_APP_ID, DEFAULT_APP_SECRET, Settings
+from .stores.state import EmulatorState
 
 T = TypeVar("T")
 _START_TIMEOUT = 10.0

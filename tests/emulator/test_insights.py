@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from symbl.emulator import language
-from symbl.emulator.insights import (
+from symbl.emulator.engine import language
+from symbl.emulator.engine.insights import (
     IdFactory,
     Insight,
     Options,
@@ -26,7 +26,7 @@ from symbl.emulator.insights import (
     stream_topic_json,
     topics_for,
 )
-from symbl.emulator.reports import Analysis, analyse, formatted_transcript
+from symbl.emulator.engine.reports import Analysis, analyse, formatted_transcript
 
 THURSDAY = datetime(2021, 6, 3, 10, 0, tzinfo=timezone.utc)
 NATALIA = Speaker("nat-1", "Natalia", "natalia@example.com")

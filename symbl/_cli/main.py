@@ -1,0 +1,485 @@
+"""The ``symbl`` command: the SDK from a shell.
+
+Every subcommand prints tables for people, or JSON with ``--json``. Errors are one line on
+stderr (the traceback with ``--debug``). Exit codes: 0 success, 1 the service or a job failed,
+2 bad arguments, 3 missing or broken configuration, 130 interrupted (Ctrl+C).
+
+Run ``symbl --help`` or ``symbl <command> --help``; docs/cli.md has the full reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+from symbl import errors
+from symbl._models.objects import SymblObject
+from symbl._resources.conversations import Conversation
+from symbl._version import __version__
+
+from . import views as _views
+from .terminal import Spinner, UploadBar, table
+
+EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 3, 130
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov"}
+MEDIA_SUFFIXES = VIDEO_SUFFIXES | {
+    ".wav",
+    ".mp3",
+    ".mpeg",
+    ".m4a",
+    ".aac",
+    ".ac3",
+    ".aiff",
+    ".aif",
+    ".amr",
+    ".flac",
+    ".ogg",
+    ".opus",
+    ".wma",
+}
+CONVERSATION_VIEWS = (
+    "messages",
+    "topics",
+    "questions",
+    "action-items",
+    "follow-ups",
+    "members",
+    "entities",
+    "trackers",
+    "analytics",
+    "transcript",
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result: int = args.run(args)
+        return result
+    except KeyboardInterrupt:
+        print("symbl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"symbl: error: {exc}", file=sys.stderr)
+        return exit_code(exc)
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code for an error that ended a command."""
+    if isinstance(error, errors.InvalidArgumentError):
+        return EXIT_USAGE
+    if isinstance(error, errors.ConfigurationError):
+        return EXIT_CONFIG
+    return EXIT_FAILED
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line, pointing at the help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for machines")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser = _Parser(
+        prog="symbl",
+        description="The Symbl.ai API from the command line.",
+        epilog="Credentials: SYMBL_APP_ID / SYMBL_APP_SECRET, or symbl.conf (see docs/cli.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"symbl {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="command", parser_class=_Parser
+    )
+
+    demo = commands.add_parser("demo", parents=[common], help="the main job, end to end, offline")
+    demo.add_argument(
+        "--live",
+        action="store_true",
+        help="use the real service with your credentials instead of the emulator",
+    )
+    demo.set_defaults(run=run_demo)
+
+    submission = _Parser(add_help=False)
+    submission.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="key=value",
+        help="an Async API option, e.g. --param detectEntities=true (repeatable)",
+    )
+    submission.add_argument(
+        "--no-wait", action="store_true", help="do not wait for the jobs to end"
+    )
+
+    process = commands.add_parser("process", parents=[common, submission], help="submit recordings")
+    process.add_argument(
+        "sources",
+        nargs="+",
+        metavar="file|url|dir",
+        help="recordings: files, http(s) URLs, or folders of media files",
+    )
+    process.add_argument(
+        "--type",
+        choices=("audio", "video"),
+        help="treat every source as this (default: by file extension)",
+    )
+    process.add_argument(
+        "--workers",
+        type=_positive,
+        default=4,
+        help="jobs to submit at once for several sources (default 4)",
+    )
+    process.set_defaults(run=run_process)
+
+    text = commands.add_parser(
+        "text", parents=[common, submission], help="submit a text conversation"
+    )
+    text.add_argument(
+        "source",
+        metavar="file.json|-",
+        help="a Text API payload ({'messages': [...]}) or a list of messages; - reads stdin",
+    )
+    text.set_defaults(run=run_text)
+
+    conversation = commands.add_parser(
+        "conversation", parents=[common], help="read a processed conversation"
+    )
+    conversation.add_argument("conversation_id")
+    conversation.add_argument("view", choices=CONVERSATION_VIEWS)
+    conversation.add_argument(
+        "--format",
+        choices=("markdown", "srt"),
+        default="markdown",
+        help="for transcript: Markdown (default) or SRT subtitles",
+    )
+    conversation.set_defaults(run=run_conversation)
+
+    stream = commands.add_parser("stream", parents=[common], help="stream live audio")
+    source = stream.add_mutually_exclusive_group(required=True)
+    source.add_argument("--mic", action="store_true", help="stream the microphone")
+    source.add_argument("--file", type=Path, metavar="x.wav", help="stream a WAV file")
+    stream.add_argument("--device", help="input device index or name (see: symbl devices)")
+    stream.add_argument("--fast", action="store_true", help="send the file as fast as allowed")
+    stream.add_argument(
+        "--insights",
+        default="question,action_item",
+        help="insight types to receive (default question,action_item)",
+    )
+    stream.set_defaults(run=run_stream)
+
+    devices = commands.add_parser("devices", parents=[common], help="list audio input devices")
+    devices.set_defaults(run=run_devices)
+
+    call = commands.add_parser("call", parents=[common], help="have Symbl join a phone call")
+    kinds = call.add_subparsers(
+        dest="kind", required=True, metavar="pstn|sip", parser_class=_Parser
+    )
+    pstn = kinds.add_parser("pstn", parents=[common], help="dial a phone number")
+    pstn.add_argument("number", help="with country code, e.g. +14155550100")
+    pstn.add_argument("--dtmf", help="digits to dial once connected, e.g. ,,12345#")
+    sip = kinds.add_parser("sip", parents=[common], help="join through a SIP URI")
+    sip.add_argument("uri", help="e.g. sip:8002@sip.example.com")
+    for kind in (pstn, sip):
+        kind.add_argument(
+            "--email",
+            action="append",
+            default=[],
+            help="send the summary to this address when the call ends",
+        )
+        kind.set_defaults(run=run_call)
+
+    emulator = commands.add_parser("emulator", help="serve the local emulator of the API")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8080)
+    emulator.add_argument("--app-id")
+    emulator.add_argument("--app-secret")
+    emulator.add_argument("--token-lifetime", type=float)
+    emulator.set_defaults(run=run_emulator, debug=False)
+    return parser
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``symbl demo``."""
+    from .demo import run
+
+    return run(live=args.live, as_json=args.json)
+
+
+def run_process(args: argparse.Namespace) -> int:
+    """``symbl process``: submit files, URLs and folders, concurrently for several."""
+    import symbl
+
+    parameters = parse_params(args.param)
+    sources = expand_sources(args.sources)
+    single = len(sources) == 1
+
+    def submit(source: str) -> dict[str, Any]:
+        video = args.type == "video" or (
+            args.type is None and Path(source).suffix.lower() in VIDEO_SUFFIXES
+        )
+        facade = symbl.Video if video else symbl.Audio
+        try:
+            if source.startswith(("http://", "https://")):
+                conversation = facade.process_url(source, wait=False, parameters=parameters)
+            else:
+                bar = UploadBar(Path(source).name) if single else None
+                conversation = facade.process_file(
+                    source, wait=False, parameters=parameters, progress=bar
+                )
+            if not args.no_wait:
+                wait_for(conversation, source if single else None)
+        except (errors.JobFailedError, errors.APIStatusError, errors.APIConnectionError) as exc:
+            return {"source": source, "error": str(exc)}
+        return {"source": source, **job_summary(conversation)}
+
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(submit, sources))
+    show(
+        args,
+        results,
+        [
+            ("source", lambda r: r["source"]),
+            ("conversation", lambda r: r.get("conversationId")),
+            ("job", lambda r: r.get("jobId")),
+            ("status", lambda r: r.get("status") or r.get("error")),
+        ],
+    )
+    return (
+        EXIT_FAILED
+        if any("error" in result or result.get("status") == "failed" for result in results)
+        else 0
+    )
+
+
+def run_text(args: argparse.Namespace) -> int:
+    """``symbl text``: submit a text conversation from a file or stdin."""
+    import symbl
+
+    raw = sys.stdin.read() if args.source == "-" else Path(args.source).read_text(encoding="utf-8")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise errors.InvalidArgumentError(f"{args.source} is not JSON: {exc}") from exc
+    if isinstance(payload, list):
+        payload = {"messages": payload}
+    conversation = symbl.Text.process(
+        payload=payload, wait=False, parameters=parse_params(args.param)
+    )
+    if not args.no_wait:
+        wait_for(conversation, "text")
+    result = job_summary(conversation)
+    show(
+        args,
+        [result],
+        [
+            ("conversation", lambda r: r["conversationId"]),
+            ("job", lambda r: r["jobId"]),
+            ("status", lambda r: r["status"]),
+        ],
+    )
+    return EXIT_FAILED if result["status"] == "failed" else 0
+
+
+def run_conversation(args: argparse.Namespace) -> int:
+    """``symbl conversation <id> <view>``."""
+    import symbl
+
+    conversation = symbl.Conversation(args.conversation_id)
+    if args.view == "transcript":
+        content_type = "text/srt" if args.format == "srt" else "text/markdown"
+        answer = conversation.get_formatted_transcript({"contentType": content_type})
+        print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.transcript.payload)
+        return 0
+    answer = _views.fetch(conversation, args.view)
+    if args.json:
+        print(json.dumps(_plain(answer), indent=2))
+    else:
+        print(_views.render(args.view, answer))
+    return 0
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    """``symbl stream``: the microphone or a WAV file, printing results live."""
+    import symbl
+
+    insight_types = [kind for kind in args.insights.split(",") if kind]
+    connection = symbl.Streaming.start_connection(insight_types=insight_types)
+    printer = _views.LivePrinter(as_json=args.json)
+    connection.subscribe(printer.streaming_callbacks())
+    conversation_id = (
+        connection.conversation.get_conversation_id() if connection.conversation else ""
+    )
+    if not args.json:
+        print(f"streaming; conversation {conversation_id} (Ctrl+C to stop)", file=sys.stderr)
+    try:
+        if args.mic:
+            device = int(args.device) if args.device and args.device.isdigit() else args.device
+            connection.send_audio_from_mic(device=device)
+        else:
+            connection.send_audio_from_file(args.file, realtime=not args.fast)
+    finally:
+        connection.stop()
+    if not args.json:
+        print(f"conversation {conversation_id}", file=sys.stderr)
+    return 0
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    """``symbl devices``: the audio input devices."""
+    from symbl._live.audio import input_devices
+
+    show(
+        args,
+        input_devices(),
+        [
+            ("index", lambda d: d["index"]),
+            ("channels", lambda d: d["channels"]),
+            ("default", lambda d: "yes" if d["default"] else ""),
+            ("name", lambda d: d["name"]),
+        ],
+    )
+    return 0
+
+
+def run_call(args: argparse.Namespace) -> int:
+    """``symbl call pstn|sip``: join a call and print its live events until it ends."""
+    import symbl
+
+    email = {"invokeOn": "stop", "name": "sendSummaryEmail", "parameters": {"emails": args.email}}
+    actions = [email] if args.email else None
+    if args.kind == "pstn":
+        connection = symbl.Telephony.start_pstn(args.number, dtmf=args.dtmf, actions=actions)
+    else:
+        connection = symbl.Telephony.start_sip(args.uri, actions=actions)
+    if not args.json:
+        print(
+            f"call started; connection {connection.connectionId}, conversation "
+            f"{connection.conversationId} (Ctrl+C ends the call)",
+            file=sys.stderr,
+        )
+    printer = _views.LivePrinter(as_json=args.json)
+    connection.subscribe(printer.telephony_callbacks())
+    try:
+        while not connection.wait(timeout=0.5):
+            pass
+    finally:
+        connection.stop()
+    return 0
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    """``symbl emulator``: the same as ``python -m symbl.emulator``."""
+    try:
+        from symbl.emulator.__main__ import main as serve
+    except ImportError as exc:
+        raise errors.ConfigurationError(
+            f"the emulator needs its extra: pip install 'symbl[emulator]' ({exc})"
+        ) from exc
+    argv = ["--host", args.host, "--port", str(args.port)]
+    for flag, value in (
+        ("--app-id", args.app_id),
+        ("--app-secret", args.app_secret),
+        ("--token-lifetime", args.token_lifetime),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    return serve(argv)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` options; values are read as JSON when they parse (true, 0.7, [...])."""
+    parameters: dict[str, Any] = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise errors.InvalidArgumentError(f"--param takes key=value, not {item!r}")
+        try:
+            parameters[key] = json.loads(value)
+        except ValueError:
+            parameters[key] = value
+    return parameters
+
+
+def expand_sources(sources: Sequence[str]) -> list[str]:
+    """Files and URLs as given; folders replaced by the media files in them."""
+    expanded: list[str] = []
+    for source in sources:
+        path = Path(source)
+        if source.startswith(("http://", "https://")) or not path.is_dir():
+            expanded.append(source)
+            continue
+        found = sorted(
+            str(item) for item in path.iterdir() if item.suffix.lower() in MEDIA_SUFFIXES
+        )
+        if not found:
+            raise errors.InvalidArgumentError(
+                f"{source} holds no media files ({', '.join(sorted(MEDIA_SUFFIXES))})"
+            )
+        expanded.extend(found)
+    return expanded
+
+
+def wait_for(conversation: Conversation, label: str | None) -> None:
+    """Wait for the job, with a spinner showing its status when ``label`` is given."""
+    if label is None:
+        conversation.wait()
+        return
+    with Spinner(lambda: f"{label}: {conversation.status or 'submitted'}"):
+        conversation.wait()
+
+
+def job_summary(conversation: Conversation) -> dict[str, Any]:
+    """The ids and last status of a submitted job."""
+    return {
+        "conversationId": conversation.get_conversation_id(),
+        "jobId": conversation.get_job_id(),
+        "status": conversation.status or "submitted",
+    }
+
+
+def show(
+    args: argparse.Namespace,
+    rows: Sequence[Any],
+    columns: Sequence[tuple[str, Callable[[Any], Any]]],
+) -> None:
+    """Print rows as a table, or as JSON with ``--json``."""
+    print(
+        json.dumps([_plain(row) for row in rows], indent=2) if args.json else table(rows, columns)
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.to_dict() if isinstance(value, SymblObject) else value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

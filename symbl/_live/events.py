@@ -1,0 +1,146 @@
+"""Routing live events to the callbacks a user subscribed, on the connection's reader thread.
+
+Rules (DESIGN.md §6):
+- ``subscribe({event: callback})`` checks event names against the documented list for the
+  connection type and that each callback is callable; anything else is refused at once.
+- Each callback gets the parsed event (a dict, with attribute access too). Callbacks run one
+  after another on the reader thread. One that raises is logged and reported to the ``error``
+  subscribers (with the exception); it never stops the reader.
+- Events that arrive before the first ``subscribe`` call are kept (up to ``BACKLOG_LIMIT``,
+  oldest dropped first with a warning) and replayed, in order, to the first subscription;
+  after that, an event nobody subscribed to is dropped (logged at DEBUG).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from symbl._models.objects import SymblObject, to_symbl
+from symbl._protocol import frames
+from symbl._protocol.errors import ProtocolError
+from symbl.errors import InvalidArgumentError, SymblError
+
+logger = logging.getLogger("symbl")
+
+BACKLOG_LIMIT = 10_000
+#: The SDK's own event: a callback raised, or the connection failed.
+ERROR_EVENT = "error"
+
+Callback = Callable[[Any], object]
+
+
+def parse_event(frame: str | bytes) -> SymblObject | None:
+    """A received frame as an event with a ``type``; None for the keep-alive answer.
+
+    Raises:
+        SymblError: the frame is not a JSON object with a ``type``, for the caller to report.
+    """
+    try:
+        event = frames.parse_event(frame)
+    except ProtocolError as exc:
+        raise SymblError(f"protocol error: {exc}") from exc
+    return None if event is None else to_symbl(event)
+
+
+class EventDispatcher:
+    """Subscriptions and delivery for one connection.
+
+    Args:
+        events: the event names this connection type emits (the documented list).
+        kind: a name for messages, e.g. "streaming connection".
+    """
+
+    def __init__(self, events: tuple[str, ...], kind: str) -> None:
+        self.events = (*events, ERROR_EVENT)
+        self._kind = kind
+        self._lock = threading.Lock()
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._backlog: deque[tuple[str, Any]] = deque()
+        self._subscribed = False
+        self._replay_due = False
+
+    def subscribe(self, events: Mapping[str, Callback]) -> bool:
+        """Add callbacks; returns True when buffered events now wait to be replayed.
+
+        Raises:
+            InvalidArgumentError: not a dict, an unknown event name, or a non-callable.
+        """
+        if not isinstance(events, Mapping) or not events:
+            raise InvalidArgumentError(
+                "subscribe takes a dict of {event name: callback}, e.g. "
+                "{'message_response': lambda response: print(response)}"
+            )
+        for name, callback in events.items():
+            if name not in self.events:
+                raise InvalidArgumentError(
+                    f"{self._kind}s do not emit {name!r}; subscribe to one of: "
+                    + ", ".join(self.events)
+                )
+            if not callable(callback):
+                raise InvalidArgumentError(
+                    f"the callback for {name!r} must be callable (a function or lambda), "
+                    f"not {callback!r}"
+                )
+        with self._lock:
+            for name, callback in events.items():
+                self._callbacks.setdefault(name, []).append(callback)
+            first = not self._subscribed
+            self._subscribed = True
+            self._replay_due = first and bool(self._backlog)
+            return self._replay_due
+
+    def deliver(self, name: str, event: Any) -> None:
+        """Hand an event to its subscribers, or keep it until the first subscription."""
+        with self._lock:
+            # Until the backlog is replayed, newer events queue behind it, so order holds.
+            if not self._subscribed or self._replay_due:
+                if len(self._backlog) == BACKLOG_LIMIT:
+                    dropped, _ = self._backlog.popleft()
+                    logger.warning(
+                        "no subscriber yet: dropped the oldest buffered %r event", dropped
+                    )
+                self._backlog.append((name, event))
+                return
+            callbacks = list(self._callbacks.get(name, ()))
+        if not callbacks:
+            logger.debug("no subscriber for %r; dropped", name)
+        for callback in callbacks:
+            self._call(name, callback, event)
+
+    def replay(self) -> None:
+        """Deliver what arrived before the first subscription (on the reader thread)."""
+        with self._lock:
+            if not self._replay_due:
+                return
+            self._replay_due = False
+            backlog, self._backlog = self._backlog, deque()
+        for name, event in backlog:
+            self.deliver(name, event)
+
+    def report(self, error: SymblError) -> None:
+        """Tell the ``error`` subscribers about a failure; log it when nobody listens."""
+        if not self._notify(error):
+            logger.error("%s: %s", self._kind, error)
+
+    def _notify(self, error: SymblError) -> bool:
+        with self._lock:
+            callbacks = list(self._callbacks.get(ERROR_EVENT, ()))
+        for callback in callbacks:
+            try:
+                callback(error)
+            except Exception:
+                logger.exception("the %r callback of a %s raised", ERROR_EVENT, self._kind)
+        return bool(callbacks)
+
+    def _call(self, name: str, callback: Callback, event: Any) -> None:
+        try:
+            callback(event)
+        except Exception as exc:
+            logger.exception("the %r callback of a %s raised", name, self._kind)
+            error = SymblError(f"the {name!r} callback raised {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            self._notify(error)

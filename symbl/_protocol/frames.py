@@ -1,0 +1,90 @@
+"""Websocket frames both live APIs share: reading events and client messages, keep-alive text
+frames, and close codes (PROTOCOL.md §5.4, §6.2, §6.3)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+from .errors import ProtocolError
+
+#: The application-level keep-alive of the JS client, and the service's answer.
+PING = "__PING__"
+PONG = "__PONG__"
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_INTERNAL_ERROR = 1011
+#: What a close frame without a code stands for (RFC 6455 §7.1.5); never sent itself.
+CLOSE_NO_STATUS = 1005
+#: Codes that end a connection normally: nothing went wrong.
+NORMAL_CLOSE_CODES = frozenset({CLOSE_NORMAL})
+#: Codes RFC 6455 §7.4.1 reserves for reports, which no endpoint may put in a close frame.
+RESERVED_CLOSE_CODES = frozenset({1004, CLOSE_NO_STATUS, 1006, 1015})
+#: The range of codes a close frame may carry (1000-2999 by RFC, 3000-4999 registered/private).
+SENDABLE_CLOSE_CODES = range(1000, 5000)
+
+
+def parse_close(payload: bytes) -> tuple[int, str]:
+    """The ``(code, reason)`` of a close frame's payload; ``CLOSE_NO_STATUS`` without a code."""
+    if len(payload) < 2:
+        return CLOSE_NO_STATUS, ""
+    return int.from_bytes(payload[:2], "big"), payload[2:].decode("utf-8", errors="replace")
+
+
+def is_sendable_close_code(code: object) -> bool:
+    """Whether ``code`` may go in a close frame (an int in range, and not a reserved one)."""
+    return (
+        isinstance(code, int)
+        and not isinstance(code, bool)
+        and code in SENDABLE_CLOSE_CODES
+        and code not in RESERVED_CLOSE_CODES
+    )
+
+
+def parse_event(frame: str | bytes) -> dict[str, Any] | None:
+    """A frame the service sent, as an event dict with a string ``type``; None for the
+    keep-alive answer.
+
+    Raises:
+        ProtocolError: the frame is not a JSON object with a string ``type``.
+    """
+    text = frame.decode("utf-8", errors="replace") if isinstance(frame, bytes) else frame
+    if text == PONG:
+        return None
+    try:
+        event = json.loads(text)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ProtocolError(f"a frame that is not a JSON event: {text[:200]!r}", "type")
+    return event
+
+
+def parse_client_message(text: str, *, lenient: bool = False) -> dict[str, Any]:
+    """A text frame a client sent, as a dict with a string ``type``.
+
+    Leniently, the old Python SDK's ``str(dict)`` form (``{'type': 'stop_request'}``,
+    PROTOCOL.md §10.5) is read too, as a Python literal: never evaluated as code.
+
+    Raises:
+        ProtocolError: not JSON (nor, leniently, a literal dict), or no string ``type``.
+    """
+    try:
+        message = json.loads(text)
+    except ValueError:
+        message = _literal(text) if lenient else None
+        if message is None:
+            raise ProtocolError("the message is not valid JSON") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise ProtocolError('a message must be a JSON object with a string "type"', "type")
+    return message
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None

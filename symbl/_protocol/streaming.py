@@ -1,0 +1,307 @@
+"""The Streaming API on the wire (PROTOCOL.md §6): the client's messages and their checks.
+
+The SDK builds ``start_request``, ``modify_request`` and ``stop_request`` here and checks them
+with ``lenient=False``; the emulator checks what it receives with ``lenient=True``, which also
+admits what the old official client sends (``"speaker": null``, ``"trackers": null``, any
+``config`` keys, encodings in any case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .checks import field, is_number, no_unknown, require_object
+from .errors import ProtocolError
+from .options import LANGUAGE_CODES
+
+#: What a streaming socket emits besides its lifecycle messages (§6.3).
+STREAMING_EVENTS = (
+    "message_response",
+    "insight_response",
+    "tracker_response",
+    "topic_response",
+    "message",
+)
+INSIGHT_TYPES = ("question", "action_item", "follow_up", "topic")
+ENCODINGS = ("LINEAR16", "FLAC", "MULAW", "Opus")
+DEFAULT_SAMPLE_RATE = 16000
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 48000
+#: The documented limit on one binary audio frame (§6.2, §7).
+MAX_FRAME_BYTES = 8192
+#: The longest ``noConnectionTimeout`` and ``disconnectOnStopRequestTimeout``, in seconds.
+MAX_SESSION_TIMEOUT = 1800
+DEFAULT_CONFIDENCE_THRESHOLD = 0.5
+DEFAULT_LANGUAGE = "en-US"
+START_FIELDS = frozenset(
+    {
+        "type",
+        "insightTypes",
+        "customVocabulary",
+        "config",
+        "speaker",
+        "trackers",
+        "noConnectionTimeout",
+        "disconnectOnStopRequest",
+        "disconnectOnStopRequestTimeout",
+        "enableAllTrackers",
+        "actions",
+    }
+)
+CONFIG_FIELDS = frozenset(
+    {
+        "confidenceThreshold",
+        "languageCode",
+        "timezoneOffset",
+        "meetingTitle",
+        "sentiment",
+        "detectEntities",
+        "trackers",
+        "speechRecognition",
+    }
+)
+SPEECH_RECOGNITION_FIELDS = frozenset({"encoding", "sampleRateHertz"})
+SPEAKER_FIELDS = frozenset({"userId", "name"})
+
+
+def streaming_path(connection_id: str) -> str:
+    """The path a client streams audio to (with the SDK's ``source`` tag)."""
+    return f"/v1/streaming/{connection_id}?source=python_sdk"
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A checked ``start_request``, with its defaults filled in."""
+
+    body: dict[str, Any]
+    insight_types: frozenset[str]
+    confidence_threshold: float
+    trackers: list[dict[str, Any]]
+    encoding: str
+    sample_rate: int
+    speaker: dict[str, Any] | None
+    meeting_title: str | None
+    disconnect_on_stop: bool
+    disconnect_timeout: float
+    no_connection_timeout: float
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+
+def start_request(
+    insight_types: Any,
+    config: Any,
+    speaker: Any = None,
+    trackers: Any = None,
+) -> dict[str, Any]:
+    """The checked ``start_request``: ``config`` gets the documented defaults (confidence 0.5,
+    en-US, LINEAR16 at 16 kHz); ``speaker`` and ``trackers`` are sent only when given.
+
+    Raises:
+        ProtocolError: a field breaks §6.2.
+    """
+    config = require_object({} if config is None else config, "config", "{'languageCode': ...}")
+    given = config.get("speechRecognition") or {}
+    recognition = require_object(given, "config.speechRecognition", "{'encoding': 'LINEAR16'}")
+    merged = {
+        "confidenceThreshold": DEFAULT_CONFIDENCE_THRESHOLD,
+        "languageCode": DEFAULT_LANGUAGE,
+        **config,
+        "speechRecognition": {
+            "encoding": "LINEAR16",
+            "sampleRateHertz": DEFAULT_SAMPLE_RATE,
+            **recognition,
+        },
+    }
+    body: dict[str, Any] = {
+        "type": "start_request",
+        "insightTypes": [] if insight_types is None else insight_types,
+        "config": merged,
+    }
+    if speaker is not None:
+        body["speaker"] = speaker
+    if trackers is not None:
+        body["trackers"] = trackers
+    check_start_request(body)
+    body["insightTypes"] = list(body["insightTypes"])
+    return body
+
+
+def modify_request(encoding: Any, sample_rate: Any) -> dict[str, Any]:
+    """The checked ``modify_request`` that changes the audio format mid-stream.
+
+    Raises:
+        ProtocolError: an unknown encoding or a rate outside 8000-48000 Hz.
+    """
+    recognition = {"encoding": encoding, "sampleRateHertz": sample_rate}
+    check_speech_recognition(recognition, "speechRecognition")
+    return {"type": "modify_request", "speechRecognition": recognition}
+
+
+def stop_request() -> dict[str, str]:
+    """The ``stop_request`` (real JSON; the old client sent a Python repr)."""
+    return {"type": "stop_request"}
+
+
+# --- checkers -----------------------------------------------------------------------------------
+
+
+def check_start_request(body: Any, *, lenient: bool = False) -> StartRequest:
+    """Check a ``start_request`` against §6.2 and return it with its defaults.
+
+    Raises:
+        ProtocolError: naming the field at fault.
+    """
+    body = require_object(body, "the start_request", '{"type": "start_request", ...}')
+    no_unknown(body, START_FIELDS, "")
+    types = _nullable(body, "insightTypes", [], lenient)
+    if not isinstance(types, (list, tuple)) or any(kind not in INSIGHT_TYPES for kind in types):
+        raise ProtocolError(
+            f"insightTypes must be a list of: {', '.join(INSIGHT_TYPES)}; got {types!r}",
+            "insightTypes",
+        )
+    config = require_object(
+        _nullable(body, "config", {}, lenient), "config", "{'languageCode': 'en-US', ...}"
+    )
+    if not lenient:
+        no_unknown(config, CONFIG_FIELDS, "config")
+    threshold = _check_config(config, lenient)
+    encoding, rate = check_speech_recognition(
+        config.get("speechRecognition") or {}, "config.speechRecognition", lenient=lenient
+    )
+    speaker = _nullable(body, "speaker", None, lenient)
+    if speaker is not None:
+        _check_speaker(speaker, lenient)
+    trackers = _nullable(body, "trackers", [], lenient)
+    _check_trackers(trackers)
+    vocabulary = body.get("customVocabulary") or []
+    if not isinstance(vocabulary, list) or not all(isinstance(v, str) for v in vocabulary):
+        raise ProtocolError("customVocabulary must be a list of strings", "customVocabulary")
+    disconnect = body.get("disconnectOnStopRequest", True)
+    if not isinstance(disconnect, bool):
+        raise ProtocolError(
+            "disconnectOnStopRequest must be true or false", "disconnectOnStopRequest"
+        )
+    timeouts = {}
+    for key, default in (
+        ("disconnectOnStopRequestTimeout", MAX_SESSION_TIMEOUT),
+        ("noConnectionTimeout", 0),
+    ):
+        value = body.get(key, default)
+        if not is_number(value) or not 0 <= value <= MAX_SESSION_TIMEOUT:
+            raise ProtocolError(
+                f"{key} must be a number of seconds from 0 to {MAX_SESSION_TIMEOUT}", key
+            )
+        timeouts[key] = float(value)
+    return StartRequest(
+        body=dict(body),
+        insight_types=frozenset(types),
+        confidence_threshold=float(threshold),
+        trackers=[dict(tracker) for tracker in trackers],
+        encoding=encoding,
+        sample_rate=rate,
+        speaker=dict(speaker) if speaker else None,
+        meeting_title=config.get("meetingTitle"),
+        disconnect_on_stop=disconnect,
+        disconnect_timeout=timeouts["disconnectOnStopRequestTimeout"],
+        no_connection_timeout=timeouts["noConnectionTimeout"],
+    )
+
+
+def check_speech_recognition(value: Any, path: str, *, lenient: bool = False) -> tuple[str, int]:
+    """``(encoding, sampleRateHertz)`` of a ``speechRecognition`` object, with the defaults
+    LINEAR16 and 16000 Hz; leniently, encoding names in any case.
+
+    Raises:
+        ProtocolError: not an object, an unknown encoding, or a rate outside 8000-48000 Hz.
+    """
+    value = require_object(value, path, "{'encoding': 'LINEAR16', 'sampleRateHertz': 16000}")
+    if not lenient:
+        no_unknown(value, SPEECH_RECOGNITION_FIELDS, path)
+    encoding = value.get("encoding", "LINEAR16")
+    known = {name.lower() if lenient else name: name for name in ENCODINGS}
+    key = encoding.lower() if lenient and isinstance(encoding, str) else encoding
+    if not isinstance(key, str) or key not in known:
+        raise ProtocolError(
+            f"{path}.encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}",
+            f"{path}.encoding",
+        )
+    rate = value.get("sampleRateHertz", DEFAULT_SAMPLE_RATE)
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, int)
+        or not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
+    ):
+        raise ProtocolError(
+            f"{path}.sampleRateHertz must be a whole number from {MIN_SAMPLE_RATE} to "
+            f"{MAX_SAMPLE_RATE}, not {rate!r}",
+            f"{path}.sampleRateHertz",
+        )
+    return known[key], rate
+
+
+def _nullable(body: Mapping[str, Any], key: str, default: Any, lenient: bool) -> Any:
+    """A member's value; ``null`` counts as absent only leniently (the old client sends it)."""
+    value = body.get(key, default)
+    if value is None and lenient:
+        return default
+    if value is None and key in body:
+        raise ProtocolError(f"{key} must be left out rather than null", key)
+    return value
+
+
+def _check_config(config: Mapping[str, Any], lenient: bool) -> float:
+    threshold = config.get("confidenceThreshold", DEFAULT_CONFIDENCE_THRESHOLD)
+    if not is_number(threshold) or not 0.0 <= threshold <= 1.0:
+        raise ProtocolError(
+            f"config.confidenceThreshold must be a number from 0.0 to 1.0, not {threshold!r}",
+            "config.confidenceThreshold",
+        )
+    for key, kind in (("languageCode", str), ("meetingTitle", str), ("sentiment", bool)):
+        if key in config and not isinstance(config[key], kind):
+            raise ProtocolError(f"config.{key} must be a {kind.__name__}", f"config.{key}")
+    language = config.get("languageCode", DEFAULT_LANGUAGE)
+    if not lenient and language not in LANGUAGE_CODES:
+        raise ProtocolError(
+            f"config.languageCode {language!r} is not a supported language",
+            "config.languageCode",
+        )
+    if "timezoneOffset" in config and not is_number(config["timezoneOffset"]):
+        raise ProtocolError(
+            "config.timezoneOffset must be a number of minutes", "config.timezoneOffset"
+        )
+    return float(threshold)
+
+
+def _check_speaker(speaker: Any, lenient: bool) -> None:
+    speaker = require_object(speaker, "speaker", "{'userId': ..., 'name': ...}")
+    if not lenient:
+        no_unknown(speaker, SPEAKER_FIELDS, "speaker")
+    for key, value in speaker.items():
+        if not isinstance(value, str):
+            raise ProtocolError(f"speaker.{key} must be a string", f"speaker.{key}")
+
+
+def _check_trackers(trackers: Any) -> None:
+    if not isinstance(trackers, (list, tuple)):
+        raise ProtocolError(
+            "trackers must be a list of {'name': str, 'vocabulary': [str, ...]}", "trackers"
+        )
+    for index, tracker in enumerate(trackers):
+        valid = (
+            isinstance(tracker, Mapping)
+            and set(tracker) == {"name", "vocabulary"}
+            and isinstance(tracker["name"], str)
+            and bool(tracker["name"].strip())
+            and isinstance(tracker["vocabulary"], (list, tuple))
+            and all(isinstance(word, str) and word for word in tracker["vocabulary"])
+        )
+        if not valid:
+            where = field("trackers", index)
+            raise ProtocolError(
+                f"{where} must be {{'name': str, 'vocabulary': [str, ...]}}, not {tracker!r}",
+                where,
+            )

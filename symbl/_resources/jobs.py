@@ -1,0 +1,400 @@
+"""The Async API (PROTOCOL.md §2): submit recorded audio, video or text as a job.
+
+``symbl.Audio``, ``symbl.Video`` and ``symbl.Text`` submit a file, a URL or a text payload and
+return a :class:`~symbl.conversations.Conversation`. With ``wait=True`` (the default) the call
+returns once the job has completed; with ``wait=False`` it returns right after submission and a
+background thread follows the job, firing ``on_complete`` / ``on_error`` callbacks.
+
+Files are streamed from disk (a 1 GB recording is never held in memory), their Content-Type is
+detected from the file when not given, and every option is checked before anything is sent.
+
+Example:
+    >>> import symbl
+    >>> conversation = symbl.Audio.process_file(file_path="meeting.wav")
+    >>> print(conversation.get_messages())
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any, Callable, Optional, Union
+
+from symbl._protocol.jobs import check_messages, submission_path
+from symbl._protocol.options import (
+    MEDIA_OPTIONS,
+    TEXT_OPTIONS,
+    URL_OPTIONS,
+    URL_QUERY_OPTIONS,
+    check_url,
+    normalize,
+    to_query,
+)
+from symbl._transport.http import HttpClient
+from symbl.errors import InvalidArgumentError, SymblError
+
+from .base import EMPTY, Resource, checked_arguments, path_id
+from .conversations import Conversation
+
+logger = logging.getLogger("symbl")
+
+Credentials = Optional[Mapping[str, Any]]
+FilePath = Union[str, "os.PathLike[str]"]
+Payload = Union[Mapping[str, Any], str]
+Progress = Callable[[int, int], object]
+
+# Leading bytes of the formats whose Content-Type the service names (PROTOCOL.md §2.1).
+_SNIFF_LENGTH = 12
+
+
+class _MediaJobs(Resource):
+    """Files and URLs of one media kind; :class:`Audio` and :class:`Video` set the kind."""
+
+    media = ""
+    content_types: tuple[str, ...] = ()
+    default_content_type: str | None = None
+
+    def process_file(
+        self,
+        file_path: FilePath,
+        credentials: Credentials = None,
+        content_type: str | None = None,
+        wait: bool = True,
+        parameters: Mapping[str, Any] = EMPTY,
+        *,
+        progress: Progress | None = None,
+    ) -> Conversation:
+        """Submit a recording from disk as a new conversation.
+
+        Args:
+            file_path: the file to upload (streamed, never read whole).
+            credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
+            content_type: the file's type; detected from the file when omitted.
+            wait: return only once the job completed (True) or right away (False).
+            parameters: options such as ``{'name': 'Sales call', 'detectEntities': True}``
+                (camelCase or snake_case); they travel in the query string.
+            progress: called as ``progress(bytes_sent, total_bytes)`` while uploading.
+
+        Returns:
+            The conversation; ``get_messages()`` and friends read its results.
+
+        Raises:
+            InvalidArgumentError: bad file, content type or option (nothing was sent).
+            JobFailedError: ``wait=True`` and the service could not process the file.
+        """
+        return self._upload(
+            "POST", None, file_path, credentials, content_type, wait, parameters, progress
+        )
+
+    def append_file(
+        self,
+        file_path: FilePath,
+        conversation_id: str,
+        credentials: Credentials = None,
+        content_type: str | None = None,
+        wait: bool = True,
+        parameters: Mapping[str, Any] = EMPTY,
+        *,
+        progress: Progress | None = None,
+    ) -> Conversation:
+        """Add a recording from disk to an existing conversation.
+
+        Arguments as :meth:`process_file`, plus ``conversation_id``, the conversation to extend.
+        """
+        conversation = path_id(conversation_id, "conversation_id")
+        return self._upload(
+            "PUT", conversation, file_path, credentials, content_type, wait, parameters, progress
+        )
+
+    def process_url(
+        self,
+        payload: Payload,
+        credentials: Credentials = None,
+        wait: bool = True,
+        parameters: Mapping[str, Any] = EMPTY,
+    ) -> Conversation:
+        """Submit a recording the service downloads from a URL, as a new conversation.
+
+        Args:
+            payload: ``{'url': 'https://...'}`` plus any options (a bare URL string works too).
+                The URL must be directly downloadable (no redirects or sharing pages).
+            credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
+            wait: return only once the job completed (True) or right away (False).
+            parameters: more options; merged into the request body (the two diarization
+                options travel in the query string, as the service expects).
+        """
+        return self._submit_url("POST", None, payload, credentials, wait, parameters)
+
+    def append_url(
+        self,
+        payload: Payload,
+        conversation_id: str,
+        credentials: Credentials = None,
+        wait: bool = True,
+        parameters: Mapping[str, Any] = EMPTY,
+    ) -> Conversation:
+        """Add a recording from a URL to an existing conversation.
+
+        Arguments as :meth:`process_url`, plus ``conversation_id``, the conversation to extend.
+        """
+        conversation = path_id(conversation_id, "conversation_id")
+        return self._submit_url("PUT", conversation, payload, credentials, wait, parameters)
+
+    def _upload(
+        self,
+        method: str,
+        conversation_id: str | None,
+        file_path: FilePath,
+        credentials: Credentials,
+        content_type: str | None,
+        wait: bool,
+        parameters: Mapping[str, Any],
+        progress: Progress | None,
+    ) -> Conversation:
+        where = f"{type(self).__name__}.{'append_file' if conversation_id else 'process_file'}"
+        path = _readable_file(file_path)
+        chosen = self._content_type(content_type, path)
+        with checked_arguments():
+            query = to_query(normalize(parameters, MEDIA_OPTIONS, f"{where} parameters"))
+        _check_wait(wait)
+        client = self._client_for(credentials)
+        headers = {"Content-Type": chosen} if chosen else {}
+        with path.open("rb") as upload:
+            body = upload if progress is None else _CountingReader(upload, progress)
+            answer = client.request(
+                method,
+                submission_path(self.media, conversation_id=conversation_id),
+                params=query,
+                body=body,
+                headers=headers,
+                idempotent=False,  # every submission, appends included, creates a job
+            )
+        return _conversation(answer, client, wait)
+
+    def _submit_url(
+        self,
+        method: str,
+        conversation_id: str | None,
+        payload: Payload,
+        credentials: Credentials,
+        wait: bool,
+        parameters: Mapping[str, Any],
+    ) -> Conversation:
+        where = f"{type(self).__name__}.{'append_url' if conversation_id else 'process_url'}"
+        if isinstance(payload, str):
+            payload = {"url": payload}
+        if not isinstance(payload, Mapping) or "url" not in payload:
+            raise InvalidArgumentError(f"{where} payload must be {{'url': 'https://...'}}")
+        fields = dict(payload)
+        with checked_arguments():
+            url = check_url(f"{where} payload['url']", fields.pop("url"))
+            body = normalize(fields, URL_OPTIONS, f"{where} payload")
+            extra = normalize(parameters, URL_OPTIONS, f"{where} parameters")
+        # In the caller's order (a set's order would change from run to run).
+        query = {name: value for name, value in extra.items() if name in URL_QUERY_OPTIONS}
+        for name in query:
+            del extra[name]
+        _merge(body, extra, where)
+        _check_wait(wait)
+        client = self._client_for(credentials)
+        answer = client.request(
+            method,
+            submission_path(self.media, url=True, conversation_id=conversation_id),
+            params=to_query(query),
+            json={"url": url, **body},
+            idempotent=False,
+        )
+        return _conversation(answer, client, wait)
+
+    def _content_type(self, given: str | None, path: Path) -> str | None:
+        if given is None or given == "":
+            return self.default_content_type or _sniff_audio(path)
+        if given not in self.content_types:
+            raise InvalidArgumentError(
+                f"content_type {given!r} is not accepted for {self.media} files; use one of "
+                f"{', '.join(self.content_types)}, or leave it out to detect it from the file"
+            )
+        return given
+
+
+class Audio(_MediaJobs):
+    """Audio recordings: files (wav, mp3, flac, ogg, m4a, ...) or URLs (``symbl.Audio``)."""
+
+    media = "audio"
+    content_types = ("audio/wav", "audio/wave", "audio/mpeg", "audio/mp3")
+
+
+class Video(_MediaJobs):
+    """Video recordings (mp4): files or URLs (``symbl.Video``). Content type ``video/mp4``."""
+
+    media = "video"
+    content_types = ("video/mp4",)
+    default_content_type = "video/mp4"
+
+
+class Text(Resource):
+    """Text conversations: chat logs, emails, transcripts (``symbl.Text``)."""
+
+    def process(
+        self,
+        payload: Mapping[str, Any],
+        credentials: Credentials = None,
+        content_type: str = "application/json",
+        wait: bool = True,
+        parameters: Mapping[str, Any] = EMPTY,
+    ) -> Conversation:
+        """Submit a text conversation.
+
+        Args:
+            payload: ``{'messages': [{'payload': {'content': '...'}, 'from': {'name': ...,
+                'userId': ...}, 'duration': {'startTime': ..., 'endTime': ...}}, ...]}`` plus
+                any options (``name``, ``detectPhrases``, ``trackers``, ...).
+            credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
+            content_type: must be ``application/json``.
+            wait: return only once the job completed (True) or right away (False).
+            parameters: more options, merged into the body.
+
+        Example:
+            >>> conversation = symbl.Text.process(payload={"messages": [
+            ...     {"payload": {"content": "Can we meet tomorrow?"}, "from": {"name": "Ann"}}]})
+        """
+        return self._submit("POST", None, payload, credentials, content_type, wait, parameters)
+
+    def append(
+        self,
+        payload: Mapping[str, Any],
+        conversation_id: str,
+        credentials: Credentials = None,
+        wait: bool = True,
+        parameters: Mapping[str, Any] = EMPTY,
+    ) -> Conversation:
+        """Add messages to an existing conversation; arguments as :meth:`process`."""
+        conversation = path_id(conversation_id, "conversation_id")
+        return self._submit(
+            "PUT", conversation, payload, credentials, "application/json", wait, parameters
+        )
+
+    def _submit(
+        self,
+        method: str,
+        conversation_id: str | None,
+        payload: Mapping[str, Any],
+        credentials: Credentials,
+        content_type: str,
+        wait: bool,
+        parameters: Mapping[str, Any],
+    ) -> Conversation:
+        where = f"Text.{'append' if conversation_id else 'process'}"
+        if content_type != "application/json":
+            raise InvalidArgumentError(f"{where} content_type must be 'application/json'")
+        if not isinstance(payload, Mapping) or "messages" not in payload:
+            raise InvalidArgumentError(
+                f"{where} payload must be a dict with 'messages': "
+                "{'messages': [{'payload': {'content': 'Hello'}}]}"
+            )
+        fields = dict(payload)
+        with checked_arguments():
+            messages = check_messages(fields.pop("messages"))
+            body = normalize(fields, TEXT_OPTIONS, f"{where} payload")
+            extra = normalize(parameters, TEXT_OPTIONS, f"{where} parameters")
+        _merge(body, extra, where)
+        _check_wait(wait)
+        client = self._client_for(credentials)
+        answer = client.request(
+            method,
+            submission_path("text", conversation_id=conversation_id),
+            json={**body, "messages": messages},
+            idempotent=False,
+        )
+        return _conversation(answer, client, wait)
+
+
+def _readable_file(file_path: Any) -> Path:
+    if not isinstance(file_path, (str, os.PathLike)) or not str(file_path):
+        raise InvalidArgumentError(f"file_path must be a path to a file, not {file_path!r}")
+    path = Path(file_path)
+    if not path.exists():
+        raise InvalidArgumentError(f"file_path {str(path)!r} does not exist")
+    if not path.is_file():
+        raise InvalidArgumentError(f"file_path {str(path)!r} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise InvalidArgumentError(
+            f"file_path {str(path)!r} is not readable (check its permissions)"
+        )
+    if path.stat().st_size == 0:
+        raise InvalidArgumentError(f"file_path {str(path)!r} is empty")
+    return path
+
+
+class _CountingReader:
+    """A file being uploaded, reporting ``progress(bytes_sent, total)`` as it is read.
+
+    It offers what the HTTP stack looks at (``read``, ``seek``, ``tell``, ``__len__``), so the
+    upload still streams with a Content-Length and can still be rewound for a retry.
+    """
+
+    def __init__(self, file: IO[bytes], progress: Progress) -> None:
+        self._file = file
+        self._progress = progress
+        self._total = os.fstat(file.fileno()).st_size
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._progress(self._file.tell(), self._total)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+
+def _sniff_audio(path: Path) -> str | None:
+    """The Content-Type of a WAV or MP3 file; None for other formats, which the service
+    detects itself when no Content-Type is sent."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_LENGTH)
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    return None
+
+
+def _merge(body: dict[str, Any], extra: Mapping[str, Any], where: str) -> None:
+    """Merge ``parameters`` into a body; the same option with two values is an error, so
+    nothing the caller gave is dropped silently."""
+    for name, value in extra.items():
+        if name in body and body[name] != value:
+            raise InvalidArgumentError(
+                f"{where}: {name!r} is given in both payload and parameters, with different values"
+            )
+        body[name] = value
+
+
+def _check_wait(wait: Any) -> None:
+    if not isinstance(wait, bool):
+        raise InvalidArgumentError(f"wait must be True or False, not {wait!r}")
+
+
+def _conversation(answer: Any, client: HttpClient, wait: bool) -> Conversation:
+    conversation_id = answer.get("conversationId") if isinstance(answer, dict) else None
+    job_id = answer.get("jobId") if isinstance(answer, dict) else None
+    if not isinstance(conversation_id, str) or not isinstance(job_id, str):
+        raise SymblError(f"the service accepted the job but answered without ids: {answer!r}")
+    logger.info("job %s started for conversation %s", job_id, conversation_id)
+    conversation = Conversation(conversation_id, job_id, client=client)
+    if wait:
+        conversation.wait()
+    else:
+        conversation._poll_in_background()
+    return conversation

@@ -1,0 +1,344 @@
+"""The Telephony API (PROTOCOL.md §5): Symbl dials into a call over PSTN or SIP.
+
+``symbl.Telephony.start_pstn(...)`` / ``start_sip(...)`` start the call and return a
+:class:`Connection`. ``connection.subscribe({...})`` opens the live results socket on a
+background thread (the script may end right after it: events keep coming until the call ends).
+``connection.stop()`` ends the call on the service and returns the connection updated with its
+summary links.
+
+Example:
+    >>> connection = symbl.Telephony.start_pstn(phone_number="+14155550100", dtmf=",,12345#")
+    >>> connection.subscribe({"transcript_response": lambda event: print(event["payload"])})
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from symbl._live import interrupts as _interrupts
+from symbl._live.events import EventDispatcher, parse_event
+from symbl._protocol import telephony
+from symbl._transport.http import HttpClient
+from symbl._transport.websocket import State, WebSocketConnection
+from symbl.errors import StreamingError, SymblError
+
+from .base import Resource, checked_arguments, path_id, timezone_offset
+from .conversations import Conversation
+
+Credentials = Optional[Mapping[str, Any]]
+# What people write inside phone numbers and the service does not take.
+_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
+#: The argument names of the wire fields, for error messages.
+_ARGUMENTS = {
+    "endpoint.phoneNumber": "phone_number",
+    "endpoint.dtmf": "dtmf",
+    "endpoint.uri": "uri",
+    "endpoint.audioConfig": "audio_config",
+}
+
+
+class Telephony(Resource):
+    """The Telephony API (``symbl.Telephony``)."""
+
+    def start_pstn(
+        self,
+        phone_number: str,
+        dtmf: str | None = None,
+        credentials: Credentials = None,
+        actions: Sequence[Mapping[str, Any]] | None = None,
+        data: Mapping[str, Any] | None = None,
+        languages: Sequence[str] | None = None,
+        timezone: str | None = None,
+    ) -> Connection:
+        """Have Symbl dial a phone number (a phone, or a conference bridge).
+
+        Args:
+            phone_number: with country code, e.g. ``"+14155550100"``; spaces, dots, dashes
+                and parentheses are removed.
+            dtmf: digits to dial once connected; ``,`` waits 500 ms. For Zoom:
+                ``",,{}#,,{}#".format(meeting_id, passcode)``.
+            credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
+            actions: e.g. ``[{"invokeOn": "stop", "name": "sendSummaryEmail",
+                "parameters": {"emails": ["john@example.com"]}}]``.
+            data: e.g. ``{"session": {"name": "My Meeting"}}``.
+            languages: ``["en-US"]``; the first is the call's language.
+            timezone: an IANA name such as ``"America/New_York"`` (used in the summary).
+
+        Raises:
+            InvalidArgumentError: a bad argument (nothing was sent).
+            APIStatusError: the service refused the call.
+        """
+        number = phone_number
+        if isinstance(number, str):
+            number = _PHONE_PUNCTUATION.sub("", number)
+        endpoint: dict[str, Any] = {"type": "pstn", "phoneNumber": number}
+        if dtmf is not None:
+            endpoint["dtmf"] = dtmf
+        return self._start(endpoint, credentials, actions, data, languages, timezone)
+
+    def start_sip(
+        self,
+        uri: str,
+        audio_config: Mapping[str, Any] | None = None,
+        credentials: Credentials = None,
+        actions: Sequence[Mapping[str, Any]] | None = None,
+        data: Mapping[str, Any] | None = None,
+        languages: Sequence[str] | None = None,
+        timezone: str | None = None,
+    ) -> Connection:
+        """Have Symbl join a call through a SIP URI.
+
+        Args:
+            uri: e.g. ``"sip:8002@sip.example.com"``.
+            audio_config: e.g. ``{"encoding": "OPUS", "sampleRate": 48000, "sampleSize": 16}``.
+            credentials, actions, data, languages, timezone: as for :meth:`start_pstn`.
+        """
+        endpoint: dict[str, Any] = {"type": "sip", "uri": uri}
+        if audio_config is not None:
+            endpoint["audioConfig"] = audio_config
+        return self._start(endpoint, credentials, actions, data, languages, timezone)
+
+    def stop(
+        self, connection_id: str, credentials: Credentials = None, **params: Any
+    ) -> Connection:
+        """End a call by its connection id; returns the connection with its summary info.
+
+        Args:
+            connection_id: the ``connectionId`` from the start call.
+            credentials: another account's credentials.
+            **params: more fields of the stop request, e.g. ``actions`` or ``data``.
+        """
+        path_id(connection_id, "connection_id")
+        with checked_arguments():
+            body = telephony.stop_body(str(connection_id), params)
+        client = self._client_for(credentials)
+        return Connection(client, client.request("POST", telephony.CONNECT_PATH, json=body))
+
+    def _start(
+        self,
+        endpoint: dict[str, Any],
+        credentials: Credentials,
+        actions: Sequence[Mapping[str, Any]] | None,
+        data: Mapping[str, Any] | None,
+        languages: Sequence[str] | None,
+        timezone: str | None,
+    ) -> Connection:
+        if timezone is not None:
+            timezone_offset(timezone)  # checks the name
+        with checked_arguments(_ARGUMENTS):
+            body = telephony.start_body(endpoint, actions, data, languages, timezone)
+        client = self._client_for(credentials)
+        return Connection(client, client.request("POST", telephony.CONNECT_PATH, json=body))
+
+
+class Connection:
+    """A telephony connection: the call's ids, its live events, and its stop.
+
+    Attributes:
+        connectionId: identifies the call while it lasts.
+        conversationId: the conversation it feeds (Conversation API).
+        resultWebSocketUrl: the service's websocket for this call.
+        eventUrl: where speaker events are posted.
+        summaryInfo: after ``stop()``, the Summary UI links, one per recipient.
+        conversation: a :class:`~symbl.Conversation` for ``conversationId``.
+    """
+
+    def __init__(self, client: HttpClient, answer: Mapping[str, Any]) -> None:
+        if not isinstance(answer, Mapping) or not answer.get("connectionId"):
+            raise SymblError(f"the service answered without a connectionId: {answer!r}")
+        self._client = client
+        self.connectionId: str = str(answer["connectionId"])
+        self.conversationId: str | None = answer.get("conversationId")
+        self.resultWebSocketUrl: str | None = answer.get("resultWebSocketUrl")
+        self.eventUrl: str | None = answer.get("eventUrl")
+        self.summaryInfo: list[Any] | None = answer.get("summaryInfo")
+        self.conversation = (
+            Conversation(self.conversationId, client=client) if self.conversationId else None
+        )
+        self.error: StreamingError | None = None
+        self._dispatcher = EventDispatcher(telephony.TELEPHONY_EVENTS, "telephony connection")
+        self._lock = threading.Lock()
+        self._socket: WebSocketConnection | None = None
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        fields = ("connectionId", "conversationId", "resultWebSocketUrl", "eventUrl")
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields)
+        if self.summaryInfo:
+            shown += f", summaryInfo={self.summaryInfo!r}"
+        return f"Connection({shown})"
+
+    @property
+    def connection_id(self) -> str:
+        """snake_case alias of ``connectionId``."""
+        return self.connectionId
+
+    @property
+    def conversation_id(self) -> str | None:
+        """snake_case alias of ``conversationId``."""
+        return self.conversationId
+
+    def to_dict(self) -> dict[str, Any]:
+        """The connection's fields as the service names them."""
+        data: dict[str, Any] = {
+            "connectionId": self.connectionId,
+            "conversationId": self.conversationId,
+            "resultWebSocketUrl": self.resultWebSocketUrl,
+            "eventUrl": self.eventUrl,
+        }
+        if self.summaryInfo is not None:
+            data["summaryInfo"] = self.summaryInfo
+        return data
+
+    def subscribe(self, events: Mapping[str, Callable[[Any], object]]) -> None:
+        """Call back on live events of the call: ``{'transcript_response': callback, ...}``.
+
+        Events: ``transcript_response`` (live text with ``isFinal``), ``message_response``
+        (final sentences), ``insight_response`` (questions, action items), ``topic_response``,
+        ``tracker_response``, ``message``, and ``error`` (the SDK's). The first call opens the
+        live socket on a background thread, which keeps the program running until the call
+        ends. Events from before the socket opens are not sent live by the service; they are
+        all in ``connection.conversation`` afterwards.
+
+        Raises:
+            InvalidArgumentError: an unknown event name or a callback that is not callable.
+            StreamingError: the live socket could not be opened.
+        """
+        replay_due = self._dispatcher.subscribe(events)
+        with self._lock:
+            if self._stopped:
+                raise StreamingError(f"connection {self.connectionId} was stopped")
+            # A socket that dropped is replaced: subscribing again resumes the live events.
+            if self._socket is None or self._socket.state is State.CLOSED:
+                self._socket = WebSocketConnection(
+                    self._client.websocket_url + telephony.subscribe_path(self.connectionId),
+                    {"x-api-key": self._client.access_token()},
+                    name=f"symbl-telephony-{self.connectionId[:8]}",
+                    on_frame=self._on_frame,
+                    on_wake=self._dispatcher.replay,
+                    on_close=self._on_close,
+                    connect_timeout=self._client.connect_timeout,
+                    io_timeout=self._client.timeout,
+                )
+                self._socket.open()
+                _interrupts.register(self)
+        if replay_due:
+            self._socket.wake()
+
+    def stop(self, **params: Any) -> Connection:
+        """End the call on the service (``operation: stop``) and close the live socket.
+
+        Safe to call more than once (once the service has confirmed the stop, later calls do
+        nothing) and from any thread, including a callback. If the stop request fails, the
+        error is raised and the connection stays as it was, so ``stop()`` can be retried.
+
+        Args:
+            **params: more fields of the stop request, e.g. ``actions``.
+
+        Returns:
+            This connection, updated with ``summaryInfo``.
+        """
+        return self._stop(None, params)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the call's live socket closes (the call ended, or ``stop()``).
+
+        Args:
+            timeout: seconds to wait at most; forever when None.
+
+        Returns:
+            True if the socket closed, False if the timeout passed first (or never subscribed).
+        """
+        socket = self._socket
+        if socket is None or socket.reader is None:
+            return False
+        if socket.reader is threading.current_thread():
+            raise SymblError(
+                "Connection.wait() was called from a callback, on the very thread it would "
+                "wait for; call it from your own thread (callbacks run on the reader thread)"
+            )
+        socket.reader.join(timeout)
+        return not socket.reader.is_alive()
+
+    def push_speaker_event(
+        self,
+        event_type: str,
+        user: Mapping[str, str],
+        timestamp: str | None = None,
+    ) -> None:
+        """Tell the service who is speaking now (``POST`` to ``eventUrl``).
+
+        Args:
+            event_type: ``started_speaking``, ``stopped_speaking``, ``joined`` or ``left``.
+            user: ``{'userId': 'john@example.com', 'name': 'John'}``.
+            timestamp: ISO-8601; now when omitted.
+        """
+        when = timestamp or datetime.now(dt_timezone.utc).isoformat(timespec="milliseconds")
+        if isinstance(when, str):
+            when = when.replace("+00:00", "Z")
+        with checked_arguments({"type": "event_type"}):
+            body = telephony.speaker_event_body(event_type, user, when)
+        path = (
+            urlsplit(self.eventUrl).path
+            if self.eventUrl
+            else telephony.event_path(self.connectionId)
+        )
+        self._client.request("POST", path, json=body)
+
+    def interrupt(self, deadline: float) -> None:
+        """Stop before ``deadline`` (a ``time.monotonic()`` value); used on Ctrl+C."""
+        # Ctrl+C: the program is ending, so the socket closes even if the stop fails.
+        self._stop(max(0.2, deadline - time.monotonic() - 0.3), {}, close_anyway=True)
+
+    def _stop(
+        self, timeout: float | None, params: Mapping[str, Any], close_anyway: bool = False
+    ) -> Connection:
+        with self._lock:
+            if self._stopped:
+                return self
+            self._stopped = True
+        try:
+            with checked_arguments():
+                body = telephony.stop_body(self.connectionId, params)
+            answer = self._client.request(
+                "POST", telephony.CONNECT_PATH, json=body, timeout=timeout
+            )
+        except SymblError:
+            if close_anyway:
+                self._close(timeout)
+            else:
+                with self._lock:
+                    self._stopped = False  # the call may still run: let stop() be retried
+            raise
+        if isinstance(answer, Mapping):
+            self.summaryInfo = answer.get("summaryInfo", self.summaryInfo)
+            self.conversationId = answer.get("conversationId", self.conversationId)
+        self._close(timeout)
+        return self
+
+    def _close(self, timeout: float | None) -> None:
+        if self._socket is not None:
+            self._socket.close(timeout=timeout or 5.0)
+        _interrupts.unregister(self)
+
+    def _on_frame(self, frame: Any) -> None:
+        try:
+            event = parse_event(frame)
+        except SymblError as exc:
+            self._dispatcher.report(StreamingError(str(exc)))
+            return
+        if event is not None:
+            self._dispatcher.deliver(event["type"], event)
+
+    def _on_close(self, error: StreamingError | None) -> None:
+        if error is not None and not self._stopped:
+            self.error = error
+            self._dispatcher.report(error)
+        _interrupts.unregister(self)

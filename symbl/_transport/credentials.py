@@ -1,0 +1,378 @@
+"""Where credentials and the base URL come from, in one stated order.
+
+Credentials: explicit ``credentials={'app_id': ..., 'app_secret': ...}`` → the ``SYMBL_APP_ID`` /
+``SYMBL_APP_SECRET`` environment variables → ``./symbl.conf`` → ``~/symbl.conf``.
+
+Base URL: explicit → ``SYMBL_BASE_URL`` → ``[api] base_url`` in the first symbl.conf that sets it →
+``https://api.symbl.ai``. Websocket URLs are derived from it (http → ws, https → wss).
+
+Every call looks again, so a changed environment, or a symbl.conf written, changed or deleted,
+is seen by the next call. The environment is read each time; each symbl.conf is parsed once and
+the result reused while the file is unchanged: a call runs one ``stat`` per file it needs (far
+below one request) and parses a file again only when its modification time, size or inode changed
+and its bytes differ. File timestamps can be coarser than a quick rewrite (a new secret of the same
+length, written in the same tick), so while a file was modified less than
+``_RECENT_NS`` before it was last read, each call also compares its bytes (still no parse).
+A file that cannot be read or is malformed is not cached: it raises on every call.
+:func:`resolve_credentials_and_base_url` resolves both in one pass, looking at each file once.
+"""
+
+from __future__ import annotations
+
+import configparser
+import errno
+import io
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from symbl.errors import ConfigurationError, InvalidArgumentError
+
+DEFAULT_BASE_URL = "https://api.symbl.ai"
+CONF_NAME = "symbl.conf"
+ENV_APP_ID = "SYMBL_APP_ID"
+ENV_APP_SECRET = "SYMBL_APP_SECRET"
+ENV_BASE_URL = "SYMBL_BASE_URL"
+
+# Keys allowed in each section of symbl.conf; anything else is reported as a likely typo.
+_CONF_KEYS = {"credentials": ("app_id", "app_secret"), "api": ("base_url",)}
+# Spellings accepted in an explicit credentials mapping, mapped to our field names.
+_CREDENTIAL_KEYS = {
+    "app_id": "app_id",
+    "appId": "app_id",
+    "app_secret": "app_secret",
+    "appSecret": "app_secret",
+}
+# How long after its modification time a symbl.conf may still change without its stat identity
+# changing: file timestamps can be this coarse (2 s on FAT, 1 s on ext3 or HFS+).
+_RECENT_NS = 2_000_000_000
+# What os.stat raises when there is simply no file there (what Path.is_file() ignores).
+_ABSENT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An app id and app secret, with the place they were found.
+
+    The secret never appears in ``repr`` or ``str``.
+    """
+
+    app_id: str
+    app_secret: str = field(repr=False)
+    source: str = field(default="explicit credentials", compare=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(app_id={self.app_id!r}, app_secret='***', source={self.source!r})"
+
+
+def conf_paths() -> list[Path]:
+    """Return the symbl.conf locations searched, in order: working directory, then home."""
+    key = (os.getcwd(), os.path.expanduser("~"))
+    paths = _conf_paths_seen.get(key)
+    if paths is None:
+        paths = (Path(key[0]) / CONF_NAME, Path.home() / CONF_NAME)
+        if len(_conf_paths_seen) >= 64:
+            _conf_paths_seen.clear()
+        _conf_paths_seen[key] = paths
+    return list(paths)
+
+
+# conf_paths() per (working directory, home directory): building the Paths costs more than the
+# stat calls. Two threads racing here only build the same value twice.
+_conf_paths_seen: dict[tuple[str, str], tuple[Path, Path]] = {}
+
+
+def resolve_credentials(
+    explicit: Mapping[str, Any] | Credentials | None = None,
+) -> Credentials:
+    """Find credentials in the documented order.
+
+    Args:
+        explicit: the ``credentials=`` mapping a caller passed (or already resolved
+            :class:`Credentials`), or None to search the environment and symbl.conf files.
+
+    Raises:
+        ConfigurationError: nothing was found (the message lists every place searched), or a
+            source is incomplete or malformed (the message names it and what is wrong).
+        InvalidArgumentError: ``explicit`` is not a mapping with ``app_id`` and ``app_secret``.
+    """
+    return _credentials(explicit, _ConfFiles())
+
+
+def resolve_base_url(explicit: str | None = None) -> str:
+    """Return the REST base URL in the documented order, without a trailing slash.
+
+    Raises:
+        ConfigurationError: the URL found is not an absolute http(s) URL, or a symbl.conf
+            consulted is malformed.
+    """
+    return _base_url(explicit, _ConfFiles())
+
+
+def resolve_credentials_and_base_url(
+    credentials: Mapping[str, Any] | Credentials | None = None,
+    base_url: str | None = None,
+) -> tuple[Credentials, str]:
+    """Resolve credentials and the base URL in one pass over the sources.
+
+    The same answers and errors as ``(resolve_credentials(credentials),
+    resolve_base_url(base_url))``, credentials first, but each symbl.conf is looked at once for
+    both.
+    """
+    files = _ConfFiles()
+    found = _credentials(credentials, files)
+    return found, _base_url(base_url, files)
+
+
+def websocket_base_url(base_url: str) -> str:
+    """Turn a REST base URL into the websocket base URL (http → ws, https → wss)."""
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
+
+
+def _credentials(
+    explicit: Mapping[str, Any] | Credentials | None, files: _ConfFiles
+) -> Credentials:
+    if isinstance(explicit, Credentials):
+        return explicit
+    if explicit is not None:
+        return _from_mapping(explicit)
+    found = _from_environment()
+    if found is not None:
+        return found
+    for conf in files:
+        if conf.credentials_error:
+            raise ConfigurationError(conf.credentials_error)
+        if conf.credentials is not None:
+            return conf.credentials
+    searched = ["the credentials= argument", f"{ENV_APP_ID} / {ENV_APP_SECRET}"]
+    searched += [str(path) for path in files.paths]
+    raise ConfigurationError(
+        "No Symbl credentials found. Searched, in order: "
+        + "; ".join(searched)
+        + ". Pass credentials={'app_id': ..., 'app_secret': ...}, set "
+        + f"{ENV_APP_ID} and {ENV_APP_SECRET}, or write a symbl.conf with a [credentials] "
+        + "section (see symbl.conf.example)."
+    )
+
+
+def _base_url(explicit: str | None, files: _ConfFiles) -> str:
+    if explicit is not None:
+        return _clean_base_url(explicit, "the base_url argument")
+    from_env = os.environ.get(ENV_BASE_URL)
+    if from_env:
+        return _clean_base_url(from_env, ENV_BASE_URL)
+    for conf in files:
+        if conf.base_url_error:
+            raise ConfigurationError(conf.base_url_error)
+        if conf.base_url:
+            return conf.base_url
+    return DEFAULT_BASE_URL
+
+
+def _clean_base_url(value: str, source: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"{source} is {value!r}, which is not an absolute http(s) URL; "
+            "expected something like https://api.symbl.ai or http://127.0.0.1:8080"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{source} must not carry a query or fragment: {value!r}")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _from_mapping(explicit: Mapping[str, Any]) -> Credentials:
+    if not isinstance(explicit, Mapping):
+        raise InvalidArgumentError(
+            "credentials must be a dict like {'app_id': '...', 'app_secret': '...'}, "
+            f"not {type(explicit).__name__}"
+        )
+    values: dict[str, str] = {}
+    for key, value in explicit.items():
+        name = _CREDENTIAL_KEYS.get(key)
+        if name is None:
+            raise InvalidArgumentError(
+                f"credentials has an unknown key {key!r}; expected 'app_id' and 'app_secret'"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidArgumentError(f"credentials[{key!r}] must be a non-empty string")
+        values[name] = value.strip()
+    missing = [name for name in ("app_id", "app_secret") if name not in values]
+    if missing:
+        raise InvalidArgumentError(f"credentials is missing {' and '.join(map(repr, missing))}")
+    return Credentials(values["app_id"], values["app_secret"], "the credentials= argument")
+
+
+def _from_environment() -> Credentials | None:
+    app_id = os.environ.get(ENV_APP_ID, "").strip()
+    app_secret = os.environ.get(ENV_APP_SECRET, "").strip()
+    if not app_id and not app_secret:
+        return None
+    if not app_id or not app_secret:
+        present, absent = (ENV_APP_ID, ENV_APP_SECRET) if app_id else (ENV_APP_SECRET, ENV_APP_ID)
+        raise ConfigurationError(
+            f"{present} is set but {absent} is not; set both, or unset {present} to use symbl.conf"
+        )
+    return Credentials(app_id, app_secret, "the environment")
+
+
+@dataclass(frozen=True)
+class _Conf:
+    """What one symbl.conf says, checked: each value, or why it is unusable.
+
+    An unusable value raises each time a resolution gets to it, as if the file were read then.
+    """
+
+    #: From [credentials]; None when the file has no such section or it is incomplete.
+    credentials: Credentials | None
+    #: Why [credentials] is unusable; "" when it is fine or absent.
+    credentials_error: str
+    #: ``[api] base_url``, cleaned; "" when the file does not set it or it is invalid.
+    base_url: str
+    #: Why ``[api] base_url`` is unusable; "" when it is fine or absent.
+    base_url_error: str
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A parsed symbl.conf, with the bytes and ``stat`` identity it was parsed from."""
+
+    conf: _Conf
+    raw: bytes
+    #: ``(st_mtime_ns, st_size, st_ino)`` of the file when ``raw`` was read.
+    identity: tuple[int, int, int]
+    #: ``time.time_ns()`` just before ``raw`` was last read (or re-read and found unchanged).
+    read_ns: int
+
+
+# The last good parse of each symbl.conf path. Entries are replaced whole, under the lock.
+_parsed: dict[str, _Parsed] = {}
+_parsed_lock = threading.Lock()
+
+
+class _ConfFiles:
+    """The symbl.conf files of one resolution: each is loaded when first needed, and once."""
+
+    def __init__(self) -> None:
+        self._paths: list[Path] | None = None
+        self._loaded: list[_Conf | None] = []
+
+    @property
+    def paths(self) -> list[Path]:
+        if self._paths is None:
+            self._paths = conf_paths()
+        return self._paths
+
+    def __iter__(self) -> Iterator[_Conf]:
+        """What the files that exist say, in search order."""
+        for index, path in enumerate(self.paths):
+            if index == len(self._loaded):
+                self._loaded.append(_load_conf(path))
+            conf = self._loaded[index]
+            if conf is not None:
+                yield conf
+
+
+def _load_conf(path: Path) -> _Conf | None:
+    """What the symbl.conf at ``path`` says, or None when there is no file there.
+
+    One ``stat``; the file is read only when its identity changed or it changed recently, and
+    parsed only when its bytes differ from the last good parse.
+
+    Raises:
+        ConfigurationError: the file cannot be read or is not a valid symbl.conf.
+    """
+    key = str(path)
+    status: os.stat_result | None
+    try:
+        status = os.stat(key)
+    except OSError as exc:
+        if exc.errno not in _ABSENT_ERRNOS:
+            raise
+        status = None
+    if status is None or not stat.S_ISREG(status.st_mode):
+        with _parsed_lock:
+            _parsed.pop(key, None)  # forget a deleted file's secret
+        return None
+    with _parsed_lock:
+        cached = _parsed.get(key)
+    if (
+        cached is not None
+        and cached.identity == (status.st_mtime_ns, status.st_size, status.st_ino)
+        and cached.read_ns - status.st_mtime_ns >= _RECENT_NS
+    ):
+        return cached.conf
+    read_ns = time.time_ns()
+    try:
+        with open(key, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            raw = handle.read()
+    except FileNotFoundError:
+        return None  # deleted since the stat
+    except OSError as exc:
+        raise ConfigurationError(f"{path} could not be read: {exc.strerror}") from exc
+    # A malformed file raises here, on every call: only good parses are kept.
+    conf = cached.conf if cached is not None and cached.raw == raw else _parse_conf(raw, path)
+    identity = (status.st_mtime_ns, status.st_size, status.st_ino)
+    with _parsed_lock:
+        _parsed[key] = _Parsed(conf, raw, identity, read_ns)
+    return conf
+
+
+def _parse_conf(raw: bytes, path: Path) -> _Conf:
+    # No interpolation: a secret may contain '%', which the default interpolation rejects.
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        # Decoded as a text file opened with encoding="utf-8" would be (same newlines, errors).
+        parser.read_file(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"), source=str(path))
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        detail = str(exc).splitlines()[0]
+        raise ConfigurationError(
+            f"{path} is not a valid symbl.conf: {detail}. It needs INI sections, for example "
+            "'[credentials]' followed by 'app_id=...' and 'app_secret=...' lines"
+        ) from exc
+    for section in parser.sections():
+        allowed = _CONF_KEYS.get(section)
+        if allowed is None:
+            continue
+        for key in parser[section]:
+            if key not in allowed:
+                raise ConfigurationError(
+                    f"{path}: unknown key {key!r} in [{section}]; expected "
+                    + " or ".join(repr(name) for name in allowed)
+                )
+    credentials, credentials_error = None, ""
+    if parser.has_section("credentials"):
+        given = parser["credentials"]
+        try:
+            credentials = _from_conf_credentials(
+                given.get("app_id", "").strip(), given.get("app_secret", "").strip(), path
+            )
+        except ConfigurationError as exc:
+            credentials_error = str(exc)
+    base_url, base_url_error = "", ""
+    value = parser["api"].get("base_url", "") if parser.has_section("api") else ""
+    if value:
+        try:
+            base_url = _clean_base_url(value, f"[api] base_url in {path}")
+        except ConfigurationError as exc:
+            base_url_error = str(exc)
+    return _Conf(credentials, credentials_error, base_url, base_url_error)
+
+
+def _from_conf_credentials(app_id: str, app_secret: str, path: Path) -> Credentials:
+    empty = [key for key, value in (("app_id", app_id), ("app_secret", app_secret)) if not value]
+    if empty:
+        raise ConfigurationError(
+            f"{path}: [credentials] has no value for {' and '.join(empty)}; "
+            "fill in the values from your Symbl platform account"
+        )
+    return Credentials(app_id, app_secret, str(path))

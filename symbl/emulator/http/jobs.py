@@ -1,0 +1,239 @@
+"""The Async API (PROTOCOL.md §2) and the Job API (§3) over HTTP.
+
+Options are checked as strictly as the service checks them (unknown names and bad values are
+400s), and as leniently as PROTOCOL.md says real clients need: ``"true"`` for ``true``, an empty
+Content-Type on uploads, and ``customVocabulary`` sent one character per repeated key by the old
+Python SDK (reassembled by concatenation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Mapping
+from typing import IO, Any
+
+import aiohttp
+from aiohttp import web
+
+from symbl._protocol import options as _options
+from symbl._protocol.jobs import check_messages
+from symbl.emulator.media import MediaInfo
+from symbl.emulator.stores.conversations import ConversationNotFoundError, StoredConversation
+from symbl.emulator.stores.jobs import JobNotFoundError
+from symbl.emulator.stores.processing import add_media, add_text, probe_upload, sha256_of
+
+from .common import STATE, ApiError, app_id_of, json_response, read_object, spool_body, state_of
+
+routes = web.RouteTableDef()
+
+CONVERSATION_NOT_FOUND = "The conversationId is either invalid or does not exist."
+_CONTENT_TYPES = {
+    "audio": ("audio/wav", "audio/wave", "audio/x-wav", "audio/mpeg", "audio/mp3"),
+    "video": ("video/mp4",),
+}
+_JSON_OPTIONS = (
+    "customVocabulary",
+    "entities",
+    "channelMetadata",
+    "trackers",
+    "features",
+    "metadata",
+)
+_DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
+_WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+@routes.post("/v1/process/{media:audio|video}")
+@routes.put("/v1/process/{media:audio|video}/{conversation_id}")
+async def submit_file(request: web.Request) -> web.Response:
+    """Upload a recording: options in the query, the bytes as the body."""
+    media = request.match_info["media"]
+    options = _checked(_query_options(request), _options.MEDIA_OPTIONS)
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _CONTENT_TYPES[media]:
+        accepted = ", ".join(_CONTENT_TYPES[media])
+        raise ApiError(400, f"Content-Type {content_type!r} is not for {media}; use {accepted}.")
+    conversation = _target(request, options)
+    spool = await spool_body(request)
+    if _size(spool) == 0:
+        raise ApiError(400, "The request body is empty; send the media file's bytes.")
+    library = state_of(request).media_library
+
+    async def work() -> None:
+        try:
+            info = await asyncio.get_running_loop().run_in_executor(None, probe_upload, spool)
+            digest = await asyncio.get_running_loop().run_in_executor(None, sha256_of, spool)
+            add_media(conversation, info, library.by_sha256.get(digest), options)
+        finally:
+            spool.close()
+
+    return _accepted(request, conversation, work, options)
+
+
+@routes.post("/v1/process/{media:audio|video}/url")
+@routes.put("/v1/process/{media:audio|video}/url/{conversation_id}")
+async def submit_url(request: web.Request) -> web.Response:
+    """A recording the emulator fetches from a URL (or finds registered for that URL)."""
+    body = await read_object(request)
+    url = body.pop("url", None)
+    try:
+        _options.check_url("url", url)
+    except ValueError as exc:
+        raise ApiError(400, f'"url" is required and must be a direct http(s) link: {exc}') from None
+    options = _checked(body, _options.URL_OPTIONS)
+    options.update(_checked(_query_options(request), _options.URL_QUERY_OPTIONS))
+    conversation = _target(request, options)
+    library = state_of(request).media_library
+
+    async def work() -> None:
+        registered = library.by_url.get(url)
+        if registered is not None:
+            info = MediaInfo("registered", "", registered.duration)
+            add_media(conversation, info, registered, options)
+            return
+        spool = await _download(url)
+        try:
+            info = await asyncio.get_running_loop().run_in_executor(None, probe_upload, spool)
+            add_media(conversation, info, None, options)
+        finally:
+            spool.close()
+
+    return _accepted(request, conversation, work, options)
+
+
+@routes.post("/v1/process/text")
+@routes.put("/v1/process/text/{conversation_id}")
+async def submit_text(request: web.Request) -> web.Response:
+    """A text conversation: messages and options in a JSON body."""
+    body = await read_object(request)
+    try:
+        messages = check_messages(body.pop("messages", None))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    options = _checked(body, _options.TEXT_OPTIONS)
+    conversation = _target(request, options)
+    return _accepted(
+        request, conversation, lambda: add_text(conversation, messages, options), options
+    )
+
+
+@routes.get("/v1/job/{job_id}")
+async def get_job(request: web.Request) -> web.Response:
+    """A job's status."""
+    try:
+        job = state_of(request).jobs.get(app_id_of(request), request.match_info["job_id"])
+    except JobNotFoundError:
+        raise ApiError(404, "The jobId is either invalid or does not exist.") from None
+    return json_response(job.to_json())
+
+
+async def start_webhooks(app: web.Application) -> None:
+    """On start-up: deliver job-status callbacks (PROTOCOL.md §2.5) from the server's loop."""
+    state = app[STATE]
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+
+    async def deliver(url: str, body: dict[str, str]) -> None:
+        record: dict[str, Any] = {"url": url, "body": body}
+        state.webhook_deliveries.append(record)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=_WEBHOOK_TIMEOUT) as session,
+                session.post(url, json=body) as response,
+            ):
+                record["status"] = response.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            record["error"] = str(exc) or type(exc).__name__
+
+    def send(url: str, body: dict[str, str]) -> None:
+        task = loop.create_task(deliver(url, body))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    state.webhook_sender = send
+
+
+async def stop_jobs(app: web.Application) -> None:
+    """On shutdown: stop jobs in flight."""
+    app[STATE].jobs.cancel_all()
+
+
+def _query_options(request: web.Request) -> dict[str, Any]:
+    """Query options with JSON values decoded, tolerating the old SDK's quirks."""
+    options: dict[str, Any] = {}
+    for name in request.query:
+        values = request.query.getall(name)
+        if name == "customVocabulary" and len(values) > 1:
+            # One character per repeated key: what 2.0.6 sends for a JSON-encoded list.
+            values = ["".join(values)]
+        value: Any = values[-1]
+        if name in _JSON_OPTIONS:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ApiError(400, f'"{name}" must be JSON text in the query string.') from None
+        options[name] = value
+    return options
+
+
+def _checked(options: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    unknown = [name for name in options if name not in allowed]
+    if unknown:
+        raise ApiError(400, f'"{unknown[0]}" is not allowed')
+    try:
+        return _options.normalize(options, allowed, "the request")
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def _target(request: web.Request, options: Mapping[str, Any]) -> StoredConversation:
+    """The conversation to append to (404 if unknown), or a new one."""
+    state = state_of(request)
+    app_id = app_id_of(request)
+    conversation_id = request.match_info.get("conversation_id")
+    if conversation_id is None:
+        return state.conversations.create(app_id, name=options.get("name"))
+    try:
+        return state.conversations.get(app_id, conversation_id)
+    except ConversationNotFoundError:
+        raise ApiError(404, CONVERSATION_NOT_FOUND) from None
+
+
+def _accepted(
+    request: web.Request, conversation: StoredConversation, work: Any, options: Mapping[str, Any]
+) -> web.Response:
+    state = state_of(request)
+    features = options.get("features", {}).get("featureList", [])
+    conversation.features = sorted(set(conversation.features) | set(features))
+    if "metadata" in options:
+        conversation.metadata.update(options["metadata"])
+    job = state.jobs.submit(app_id_of(request), conversation.id, work, options.get("webhookUrl"))
+    return json_response({"conversationId": conversation.id, "jobId": job.id}, status=201)
+
+
+async def _download(url: str) -> IO[bytes]:
+    """Fetch media like the service does; any failure fails the job with the reason."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=_DOWNLOAD_TIMEOUT) as session,
+            session.get(url, allow_redirects=False) as response,
+        ):
+            if response.status != 200:
+                raise RuntimeError(f"downloading {url} answered {response.status}")
+            async for chunk in response.content.iter_chunked(1 << 16):
+                spool.write(chunk)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        spool.close()
+        raise RuntimeError(f"could not download {url}: {exc}") from exc
+    spool.seek(0)
+    return spool
+
+
+def _size(stream: IO[bytes]) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size

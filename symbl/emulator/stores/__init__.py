@@ -1,0 +1,1 @@
+"""symbl.emulator.stores"""

@@ -1,0 +1,80 @@
+"""The emulator's behaviour knobs and its default app (no HTTP here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from symbl._protocol.names import camel_case, snake_case
+
+DEFAULT_APP_ID = "emulator-app-id"
+DEFAULT_APP_SECRET = "emulator-app-secret"
+
+
+@dataclasses.dataclass
+class Settings:
+    """Behaviour knobs, changeable at run time through the admin API.
+
+    Attributes:
+        token_lifetime: seconds a generated access token stays valid.
+        job_queue_seconds: how long a new async job stays ``scheduled``.
+        job_processing_seconds: how long it then stays ``in_progress``.
+        fail_jobs: make every job fail (to test failure handling).
+        stream_idle_seconds: a streaming session whose audio stays silent (or absent) for this
+            long ends by itself (the service's 30 minutes of silence).
+        telephony_speed: how much faster than real time a call plays the live transcript.
+        telephony_answer_seconds: how long a new call rings before it plays (real seconds).
+        stop_order: the order of the two final streaming messages,
+            ``"recognition_stopped_first"`` or ``"conversation_completed_first"``.
+    """
+
+    token_lifetime: float = 86400.0
+    job_queue_seconds: float = 0.1
+    job_processing_seconds: float = 0.4
+    fail_jobs: bool = False
+    stream_idle_seconds: float = 1800.0
+    telephony_speed: float = 1.0
+    telephony_answer_seconds: float = 0.5
+    stop_order: str = "recognition_stopped_first"
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``{name: value}`` changes (snake_case or camelCase names), checking types.
+
+        Raises:
+            ValueError: an unknown setting or a value of the wrong type.
+        """
+        names = {field.name: field for field in dataclasses.fields(self)}
+        parsed: dict[str, Any] = {}
+        for raw_name, value in changes.items():
+            name = snake_case(raw_name)
+            if name not in names:
+                raise ValueError(f"unknown setting {raw_name!r}; known: {', '.join(names)}")
+            current = getattr(self, name)
+            if isinstance(current, float):
+                valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+                value = float(value) if valid else value
+            else:
+                valid = type(value) is type(current)
+            if not valid:
+                raise ValueError(f"setting {raw_name!r} takes a {type(current).__name__}")
+            _check_value(raw_name, name, value)
+            parsed[name] = value
+        for name, value in parsed.items():
+            setattr(self, name, value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings with camelCase names, as the admin API shows them."""
+        return {camel_case(name): value for name, value in dataclasses.asdict(self).items()}
+
+
+_CHOICES = {"stop_order": ("recognition_stopped_first", "conversation_completed_first")}
+_NOT_NEGATIVE = ("stream_idle_seconds", "telephony_answer_seconds")
+
+
+def _check_value(raw_name: str, name: str, value: Any) -> None:
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ValueError(f"setting {raw_name!r} takes one of {', '.join(_CHOICES[name])}")
+    if name in _NOT_NEGATIVE and value < 0:
+        raise ValueError(f"setting {raw_name!r} cannot be negative")
+    if name == "telephony_speed" and value <= 0:
+        raise ValueError(f"setting {raw_name!r} must be positive")
