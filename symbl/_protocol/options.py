@@ -102,8 +102,13 @@ def _choice(*allowed: str) -> Check:
     return check
 
 
+def is_language(value: Any) -> bool:
+    """Whether ``value`` is one of the supported language codes."""
+    return isinstance(value, str) and value in LANGUAGE_CODES
+
+
 def _language(name: str, value: Any) -> str:
-    if value not in LANGUAGE_CODES:
+    if not is_language(value):
         raise ProtocolError(
             f"{name} {value!r} is not a supported language; use one of "
             + ", ".join(sorted(LANGUAGE_CODES)),

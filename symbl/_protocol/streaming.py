@@ -14,7 +14,7 @@ from typing import Any
 
 from .checks import field, is_number, no_unknown, require_object
 from .errors import ProtocolError
-from .options import LANGUAGE_CODES
+from .options import is_language
 
 #: What a streaming socket emits besides its lifecycle messages (§6.3).
 STREAMING_EVENTS = (
@@ -264,7 +264,7 @@ def _check_config(config: Mapping[str, Any], lenient: bool) -> float:
         if key in config and not isinstance(config[key], kind):
             raise ProtocolError(f"config.{key} must be a {kind.__name__}", f"config.{key}")
     language = config.get("languageCode", DEFAULT_LANGUAGE)
-    if not lenient and language not in LANGUAGE_CODES:
+    if not lenient and not is_language(language):
         raise ProtocolError(
             f"config.languageCode {language!r} is not a supported language",
             "config.languageCode",

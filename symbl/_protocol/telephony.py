@@ -15,7 +15,7 @@ from typing import Any
 
 from .checks import field, is_number, no_unknown, non_empty_string, require_object
 from .errors import ProtocolError
-from .options import LANGUAGE_CODES, parse_timestamp
+from .options import LANGUAGE_CODES, is_language, parse_timestamp
 
 CONNECT_PATH = "/v1/endpoint:connect"
 #: What the live results socket of a call emits (PROTOCOL.md §5.4).
@@ -120,10 +120,11 @@ def check_start(body: Any, *, lenient: bool = False) -> dict[str, Any]:
     body = require_object(body, "the start request", '{"operation": "start", ...}')
     no_unknown(body, START_FIELDS, "")
     endpoint = body.get("endpoint")
-    if not isinstance(endpoint, Mapping) or endpoint.get("type") not in ENDPOINT_FIELDS:
+    kind = endpoint.get("type") if isinstance(endpoint, Mapping) else None
+    if not isinstance(kind, str) or kind not in ENDPOINT_FIELDS:
         raise ProtocolError('endpoint must be an object whose type is "pstn" or "sip"', "endpoint")
-    no_unknown(endpoint, ENDPOINT_FIELDS[endpoint["type"]], "endpoint")
-    if endpoint["type"] == "pstn":
+    no_unknown(endpoint, ENDPOINT_FIELDS[kind], "endpoint")
+    if kind == "pstn":
         _check_pstn(endpoint, lenient)
     else:
         _check_sip(endpoint)
@@ -290,7 +291,7 @@ def _check_languages(languages: Any, lenient: bool) -> None:
         )
     for index, item in enumerate(languages):
         code = item.get("code") if lenient and isinstance(item, Mapping) else item
-        if code not in LANGUAGE_CODES:
+        if not is_language(code):
             raise ProtocolError(
                 f"languages[{index}] {code!r} is not a supported language; use one of "
                 + ", ".join(sorted(LANGUAGE_CODES)),

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import quote
 
 from symbl._protocol.errors import ProtocolError
@@ -17,6 +17,8 @@ from symbl.errors import InvalidArgumentError
 
 #: The documented default of every ``parameters={}`` argument, as a read-only mapping.
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+#: What every ``credentials=`` argument takes: ``{'app_id': ..., 'app_secret': ...}``.
+CredentialsArgument = Optional[Mapping[str, Any]]
 _UNSAFE_ID = re.compile(r"[\s/?#%]")
 
 
@@ -89,3 +91,10 @@ def timezone_offset(name: str) -> int:
             f"timezone {name!r} is not an IANA time zone such as 'Europe/Paris'"
         ) from None
     return int(offset.total_seconds() // 60) if offset is not None else 0
+
+
+def mapping(value: Any, where: str) -> Mapping[str, Any]:
+    """``value`` if it is a dict (or another mapping); else an error naming ``where``."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"{where} must be a dict, not {type(value).__name__}")
+    return value

@@ -1,12 +1,11 @@
 """The Conversation API (PROTOCOL.md §4): ``symbl.Conversations`` by id, and the
 :class:`Conversation` object that async jobs and live connections return.
 
-(The module name is private because the documented alias ``symbl.conversations`` is the
-ready-to-use ``Conversations`` instance, and a public module of that name would collide.)
-
-Every method sends its real request and returns the service's JSON as
-:class:`~symbl._models.SymblObject` (attribute or item access); errors raise typed exceptions,
-e.g. :class:`~symbl.errors.NotFoundError` for an unknown conversation.
+Every method sends its real request (built by :mod:`symbl._protocol.conversations`) and returns
+the service's JSON as :class:`~symbl._models.objects.SymblObject` (attribute or item access);
+errors raise typed exceptions, e.g. :class:`~symbl.errors.NotFoundError` for an unknown
+conversation. Each endpoint is written once, on :class:`Conversations`; :class:`Conversation`
+offers the same methods for its own id.
 
 Example:
     >>> import symbl
@@ -17,22 +16,18 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
-from symbl._protocol.options import boolean, query_value, wire_name
+from symbl._protocol import conversations as wire
+from symbl._protocol.names import camel_case
+from symbl._protocol.requests import Request
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError
 
-from .base import EMPTY, Resource, checked_arguments, path_id
+from .base import EMPTY, CredentialsArgument, Resource, checked_arguments, mapping, path_id
 from .polling import Job
-
-_MESSAGE_FLAGS = frozenset({"verbose", "sentiment"})
-_TOPIC_FLAGS = frozenset({"sentiment", "parentRefs", "refresh"})
-_SUMMARY_FLAGS = frozenset({"refresh"})
-_TRANSCRIPT_TYPES = ("text/markdown", "text/srt")
-_SPEAKER_EVENT_TYPES = ("started_speaking", "stopped_speaking")
-Credentials = Optional[Mapping[str, Any]]
 
 
 class Conversations(Resource):
@@ -43,14 +38,16 @@ class Conversations(Resource):
     account than the one configured.
     """
 
-    def get_conversation(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_conversation(
+        self, conversation_id: str, credentials: CredentialsArgument = None
+    ) -> Any:
         """The conversation's metadata: name, type, start and end time, members, metadata."""
-        return self._get(conversation_id, "", credentials)
+        return self._read(conversation_id, "conversation", credentials)
 
     def get_messages(
         self,
         conversation_id: str,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Any:
         """The transcript as messages (sentences with speaker and timing).
@@ -61,13 +58,12 @@ class Conversations(Resource):
             parameters: ``{'verbose': True}`` adds word timings, ``{'sentiment': True}`` adds
                 sentiment per message.
         """
-        query = _flags(parameters, _MESSAGE_FLAGS, "get_messages parameters")
-        return self._get(conversation_id, "/messages", credentials, query)
+        return self._read(conversation_id, "messages", credentials, parameters)
 
     def get_topics(
         self,
         conversation_id: str,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Any:
         """The most relevant topics of the conversation.
@@ -78,85 +74,74 @@ class Conversations(Resource):
             parameters: ``sentiment``, ``parentRefs`` (topic hierarchy) and ``refresh``
                 (booleans); ``customTopicVocabulary`` (a list of strings).
         """
-        parameters = dict(_mapping(parameters, "get_topics parameters"))
-        vocabulary = parameters.pop("customTopicVocabulary", None)
-        vocabulary = parameters.pop("custom_topic_vocabulary", vocabulary)
-        query = _flags(parameters, _TOPIC_FLAGS, "get_topics parameters")
-        if vocabulary is not None:
-            if not isinstance(vocabulary, (list, tuple)) or not all(
-                isinstance(word, str) and word for word in vocabulary
-            ):
-                raise InvalidArgumentError("customTopicVocabulary must be a list of strings")
-            query["customTopicVocabulary"] = query_value(list(vocabulary))
-        return self._get(conversation_id, "/topics", credentials, query)
+        return self._read(conversation_id, "topics", credentials, parameters)
 
-    def get_questions(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_questions(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """Questions asked during the conversation, answered or not."""
-        return self._get(conversation_id, "/questions", credentials)
+        return self._read(conversation_id, "questions", credentials)
 
-    def get_action_items(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_action_items(
+        self, conversation_id: str, credentials: CredentialsArgument = None
+    ) -> Any:
         """Outcomes that need someone to act, with assignee and due date when stated."""
-        return self._get(conversation_id, "/action-items", credentials)
+        return self._read(conversation_id, "action_items", credentials)
 
-    def get_follow_ups(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_follow_ups(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """Action items that are follow-ups: emails, calls, meetings to set up."""
-        return self._get(conversation_id, "/follow-ups", credentials)
+        return self._read(conversation_id, "follow_ups", credentials)
 
-    def get_insights(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_insights(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """Questions, action items and follow-ups together (the legacy insights endpoint)."""
-        return self._get(conversation_id, "/insights", credentials)
+        return self._read(conversation_id, "insights", credentials)
 
-    def get_members(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_members(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """The participants: one member per distinct speaker."""
-        return self._get(conversation_id, "/members", credentials)
+        return self._read(conversation_id, "members", credentials)
 
-    def get_entities(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_entities(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """Entities found: people, dates, numbers, money, custom entities and more."""
-        return self._get(conversation_id, "/entities", credentials)
+        return self._read(conversation_id, "entities", credentials)
 
-    def get_trackers(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_trackers(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """Tracker matches, as a list (``GET /trackers-detected``)."""
-        return self._get(conversation_id, "/trackers-detected", credentials)
+        return self._read(conversation_id, "trackers", credentials)
 
-    def get_analytics(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_analytics(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """Talk time, listen time, silence, pace and overlap, overall and per member."""
-        return self._get(conversation_id, "/analytics", credentials)
+        return self._read(conversation_id, "analytics", credentials)
 
     def get_summary(
         self,
         conversation_id: str,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Any:
         """A short summary of the conversation; ``{'refresh': True}`` regenerates it."""
-        query = _flags(parameters, _SUMMARY_FLAGS, "get_summary parameters")
-        return self._get(conversation_id, "/summary", credentials, query)
+        return self._read(conversation_id, "summary", credentials, parameters)
 
-    def get_call_score(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_call_score(self, conversation_id: str, credentials: CredentialsArgument = None) -> Any:
         """The call score and its criteria (requested with ``features`` at submission)."""
-        return self._get(conversation_id, "/callscore", credentials)
+        return self._read(conversation_id, "call_score", credentials)
 
-    def get_call_score_status(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def get_call_score_status(
+        self, conversation_id: str, credentials: CredentialsArgument = None
+    ) -> Any:
         """Whether the call score is ready: ``{'jobId': ..., 'status': ...}``."""
-        return self._get(conversation_id, "/callscore/status", credentials)
+        return self._read(conversation_id, "call_score_status", credentials)
 
     def get_call_score_insights_url(
-        self, conversation_id: str, credentials: Credentials = None
+        self, conversation_id: str, credentials: CredentialsArgument = None
     ) -> Any:
         """The URL of the insights UI with the call score: ``{'url': ...}``."""
-        cid = path_id(conversation_id, "conversation_id")
-        return self._client_for(credentials).request(
-            "GET",
-            f"/v1/conversations/experiences/insights/details/{cid}",
-            params={"includeCallScore": "true"},
-        )
+        request = wire.insights_ui(path_id(conversation_id, "conversation_id"))
+        return self._client_for(credentials).send(request)
 
     def put_members(
         self,
         conversation_id: str,
         members_id: str,
         parameters: Mapping[str, Any] = EMPTY,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
     ) -> Any:
         """Update a member's name or email (also for speakers found by diarization).
 
@@ -167,30 +152,17 @@ class Conversations(Resource):
                 given but must equal ``members_id``).
             credentials: another account's credentials.
         """
+        conversation = path_id(conversation_id, "conversation_id")
         member = path_id(members_id, "members_id")
-        body = dict(_mapping(parameters, "put_members parameters"))
-        unknown = set(body) - {"id", "name", "email"}
-        if unknown:
-            raise InvalidArgumentError(
-                f"put_members parameters take id, name, email; not {sorted(unknown)}"
-            )
-        if not isinstance(body.get("name"), str) or not body["name"].strip():
-            raise InvalidArgumentError("put_members parameters need a non-empty 'name'")
-        if "email" in body and not isinstance(body["email"], str):
-            raise InvalidArgumentError("put_members 'email' must be a string")
-        if str(body.setdefault("id", str(members_id))) != str(members_id):
-            raise InvalidArgumentError(
-                f"put_members 'id' {body['id']!r} differs from members_id {members_id!r}"
-            )
-        return self._client_for(credentials).request(
-            "PUT", _path(conversation_id, f"/members/{member}"), json=body
-        )
+        with checked_arguments({"the member update": "put_members parameters"}):
+            request = wire.member_update(conversation, member, parameters)
+        return self._client_for(credentials).send(request)
 
     def put_speakers_events(
         self,
         conversation_id: str,
         parameters: Mapping[str, Any] = EMPTY,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
     ) -> Any:
         """Tell the service who spoke when, after the conversation was processed.
 
@@ -200,25 +172,23 @@ class Conversations(Resource):
                 'offset': {'seconds': 0, 'nanos': 0}}, ...]}``.
             credentials: another account's credentials.
         """
-        body = dict(_mapping(parameters, "put_speakers_events parameters"))
-        if set(body) != {"speakerEvents"}:
-            raise InvalidArgumentError(
-                "put_speakers_events parameters must be {'speakerEvents': [...]}"
-            )
-        _check_speaker_events(body["speakerEvents"])
-        return self._client_for(credentials).request(
-            "PUT", _path(conversation_id, "/speakers"), json=body
-        )
+        conversation = path_id(conversation_id, "conversation_id")
+        with checked_arguments():
+            request = wire.speaker_events(conversation, parameters)
+        return self._client_for(credentials).send(request)
 
-    def delete_conversation(self, conversation_id: str, credentials: Credentials = None) -> Any:
+    def delete_conversation(
+        self, conversation_id: str, credentials: CredentialsArgument = None
+    ) -> Any:
         """Delete the conversation and everything derived from it, for good."""
-        return self._client_for(credentials).request("DELETE", _path(conversation_id, ""))
+        request = wire.deletion(path_id(conversation_id, "conversation_id"))
+        return self._client_for(credentials).send(request)
 
     def get_formatted_transcript(
         self,
         conversation_id: str,
         parameters: Mapping[str, Any] = EMPTY,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
     ) -> Any:
         """The transcript as Markdown or SRT subtitles.
 
@@ -229,21 +199,52 @@ class Conversations(Resource):
                 (``{'highlightOnlyInsightKeyPhrases': True, 'highlightAllKeyPhrases': True}``).
             credentials: another account's credentials.
         """
-        body = _transcript_request(parameters)
-        return self._client_for(credentials).request(
-            "POST", _path(conversation_id, "/transcript"), json=body, idempotent=True
-        )
+        conversation = path_id(conversation_id, "conversation_id")
+        with checked_arguments({"the request": "get_formatted_transcript parameters"}):
+            request = wire.formatted_transcript(conversation, parameters)
+        return self._client_for(credentials).send(request)
 
-    def _get(
+    def _read(
         self,
         conversation_id: str,
-        suffix: str,
-        credentials: Credentials,
-        query: dict[str, str] | None = None,
+        name: str,
+        credentials: CredentialsArgument,
+        parameters: Mapping[str, Any] = EMPTY,
     ) -> Any:
-        return self._client_for(credentials).request(
-            "GET", _path(conversation_id, suffix), params=query or None
-        )
+        conversation = path_id(conversation_id, "conversation_id")
+        flags = {
+            camel_case(str(flag)): value
+            for flag, value in mapping(parameters, f"get_{name} parameters").items()
+        }
+        with checked_arguments():
+            request: Request = wire.reading(conversation, name, flags)
+        return self._client_for(credentials).send(request)
+
+
+def _for_this_conversation(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``Conversations.<method>`` as a method of :class:`Conversation`: the conversation id is
+    its own and its client carries the credentials, so both arguments go, and the others keep
+    their names and order (``conversation.get_messages({'verbose': True})``)."""
+    kept = [
+        parameter
+        for name, parameter in inspect.signature(method).parameters.items()
+        if name not in ("self", "conversation_id", "credentials")
+    ]
+
+    def for_this_conversation(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) > len(kept):
+            raise TypeError(f"{method.__name__}() takes {len(kept)} arguments, not {len(args)}")
+        named = dict(zip((parameter.name for parameter in kept), args))
+        return self._call(method.__name__, **named, **kwargs)
+
+    for_this_conversation.__name__ = method.__name__
+    for_this_conversation.__qualname__ = f"Conversation.{method.__name__}"
+    for_this_conversation.__doc__ = method.__doc__
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    for_this_conversation.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [self_parameter, *kept], return_annotation=Any
+    )
+    return for_this_conversation
 
 
 class Conversation:
@@ -266,7 +267,7 @@ class Conversation:
         conversation_id: str,
         job_id: str | None = None,
         *,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         client: HttpClient | None = None,
     ) -> None:
         path_id(conversation_id, "conversation_id")
@@ -358,156 +359,26 @@ class Conversation:
         if self._job is not None:
             self._job.start_polling()
 
-    # -- the Conversation API, for this conversation ---------------------------------------------
+    def _call(self, method: str, **arguments: Any) -> Any:
+        return getattr(self._api, method)(self._conversation_id, **arguments)
 
-    def get_conversation(self) -> Any:
-        """The conversation's metadata: name, start and end time, members, metadata."""
-        return self._api.get_conversation(self._conversation_id)
+    # -- the Conversation API, for this conversation: each endpoint as Conversations states it ---
 
-    def get_messages(self, parameters: Mapping[str, Any] = EMPTY) -> Any:
-        """The transcript as messages; ``{'verbose': True, 'sentiment': True}`` for more."""
-        return self._api.get_messages(self._conversation_id, parameters=parameters)
-
-    def get_topics(self, parameters: Mapping[str, Any] = EMPTY) -> Any:
-        """The most relevant topics; ``{'sentiment': True}`` or ``{'parentRefs': True}``."""
-        return self._api.get_topics(self._conversation_id, parameters=parameters)
-
-    def get_questions(self) -> Any:
-        """Questions asked during the conversation."""
-        return self._api.get_questions(self._conversation_id)
-
-    def get_action_items(self) -> Any:
-        """Action items, with assignee and due date when stated."""
-        return self._api.get_action_items(self._conversation_id)
-
-    def get_follow_ups(self) -> Any:
-        """Follow-ups: emails, calls, meetings to set up."""
-        return self._api.get_follow_ups(self._conversation_id)
-
-    def get_insights(self) -> Any:
-        """Questions, action items and follow-ups together."""
-        return self._api.get_insights(self._conversation_id)
-
-    def get_members(self) -> Any:
-        """The participants."""
-        return self._api.get_members(self._conversation_id)
-
-    def get_entities(self) -> Any:
-        """Entities found in the conversation."""
-        return self._api.get_entities(self._conversation_id)
-
-    def get_trackers(self) -> Any:
-        """Tracker matches, as a list."""
-        return self._api.get_trackers(self._conversation_id)
-
-    def get_analytics(self) -> Any:
-        """Talk time, listen time, silence, pace and overlap."""
-        return self._api.get_analytics(self._conversation_id)
-
-    def get_summary(self, parameters: Mapping[str, Any] = EMPTY) -> Any:
-        """A short summary; ``{'refresh': True}`` regenerates it."""
-        return self._api.get_summary(self._conversation_id, parameters=parameters)
-
-    def get_call_score(self) -> Any:
-        """The call score and its criteria."""
-        return self._api.get_call_score(self._conversation_id)
-
-    def get_call_score_status(self) -> Any:
-        """Whether the call score is ready."""
-        return self._api.get_call_score_status(self._conversation_id)
-
-    def put_members(self, members_id: str, parameters: Mapping[str, Any] = EMPTY) -> Any:
-        """Update a member: ``put_members(member_id, {'name': ..., 'email': ...})``."""
-        return self._api.put_members(self._conversation_id, members_id, parameters)
-
-    def put_speakers_events(self, parameters: Mapping[str, Any] = EMPTY) -> Any:
-        """Send speaker events: ``{'speakerEvents': [...]}``."""
-        return self._api.put_speakers_events(self._conversation_id, parameters)
-
-    def delete_conversation(self) -> Any:
-        """Delete this conversation for good."""
-        return self._api.delete_conversation(self._conversation_id)
-
-    def get_formatted_transcript(self, parameters: Mapping[str, Any] = EMPTY) -> Any:
-        """The transcript as Markdown (default) or SRT: ``{'contentType': 'text/srt'}``."""
-        return self._api.get_formatted_transcript(self._conversation_id, parameters)
-
-
-def _path(conversation_id: Any, suffix: str) -> str:
-    return f"/v1/conversations/{path_id(conversation_id, 'conversation_id')}{suffix}"
-
-
-def _mapping(parameters: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(parameters, Mapping):
-        raise InvalidArgumentError(f"{where} must be a dict, not {type(parameters).__name__}")
-    return parameters
-
-
-def _flags(parameters: Any, allowed: frozenset[str], where: str) -> dict[str, str]:
-    """Boolean query parameters in wire form (``true``/``false``), names checked."""
-    query: dict[str, str] = {}
-    for given, value in _mapping(parameters, where).items():
-        name = wire_name(str(given))
-        if name not in allowed:
-            raise InvalidArgumentError(
-                f"{where} has an unknown option {given!r}; it takes {', '.join(sorted(allowed))}"
-            )
-        with checked_arguments():
-            query[name] = query_value(boolean(name, value))
-    return query
-
-
-def _check_speaker_events(events: Any) -> None:
-    if not isinstance(events, (list, tuple)) or not events:
-        raise InvalidArgumentError("speakerEvents must be a non-empty list")
-    for index, event in enumerate(events):
-        where = f"speakerEvents[{index}]"
-        if not isinstance(event, Mapping):
-            raise InvalidArgumentError(f"{where} must be an object")
-        if event.get("type") not in _SPEAKER_EVENT_TYPES:
-            raise InvalidArgumentError(
-                f"{where}.type must be one of {', '.join(_SPEAKER_EVENT_TYPES)}"
-            )
-        user = event.get("user")
-        if not isinstance(user, Mapping) or not any(
-            user.get(key) for key in ("id", "userId", "email", "name")
-        ):
-            raise InvalidArgumentError(
-                f"{where}.user must identify the speaker (id, name or email)"
-            )
-        offset = event.get("offset")
-        if not isinstance(offset, Mapping) or set(offset) - {"seconds", "nanos"}:
-            raise InvalidArgumentError(f"{where}.offset must be {{'seconds': int, 'nanos': int}}")
-        for key, part in offset.items():
-            if isinstance(part, bool) or not isinstance(part, int) or part < 0:
-                raise InvalidArgumentError(f"{where}.offset.{key} must be a whole number >= 0")
-
-
-def _transcript_request(parameters: Any) -> dict[str, Any]:
-    body = dict(_mapping(parameters, "get_formatted_transcript parameters"))
-    body.setdefault("contentType", _TRANSCRIPT_TYPES[0])
-    if body["contentType"] not in _TRANSCRIPT_TYPES:
-        raise InvalidArgumentError(f"contentType must be one of {', '.join(_TRANSCRIPT_TYPES)}")
-    allowed = {"contentType", "createParagraphs", "phrases", "showSpeakerSeparation"}
-    if body["contentType"] == "text/srt":
-        allowed = {"contentType", "showSpeakerSeparation"}
-    unknown = set(body) - allowed
-    if unknown:
-        raise InvalidArgumentError(
-            f"get_formatted_transcript for {body['contentType']} takes {sorted(allowed)}; "
-            f"not {sorted(unknown)}"
-        )
-    for name in ("createParagraphs", "showSpeakerSeparation"):
-        if name in body:
-            with checked_arguments():
-                body[name] = boolean(name, body[name])
-    if "phrases" in body:
-        phrases = dict(_mapping(body["phrases"], "phrases"))
-        known = {"highlightOnlyInsightKeyPhrases", "highlightAllKeyPhrases"}
-        if set(phrases) - known:
-            raise InvalidArgumentError(
-                f"phrases takes {sorted(known)}; not {sorted(set(phrases) - known)}"
-            )
-        with checked_arguments():
-            body["phrases"] = {name: boolean(name, value) for name, value in phrases.items()}
-    return body
+    get_conversation = _for_this_conversation(Conversations.get_conversation)
+    get_messages = _for_this_conversation(Conversations.get_messages)
+    get_topics = _for_this_conversation(Conversations.get_topics)
+    get_questions = _for_this_conversation(Conversations.get_questions)
+    get_action_items = _for_this_conversation(Conversations.get_action_items)
+    get_follow_ups = _for_this_conversation(Conversations.get_follow_ups)
+    get_insights = _for_this_conversation(Conversations.get_insights)
+    get_members = _for_this_conversation(Conversations.get_members)
+    get_entities = _for_this_conversation(Conversations.get_entities)
+    get_trackers = _for_this_conversation(Conversations.get_trackers)
+    get_analytics = _for_this_conversation(Conversations.get_analytics)
+    get_summary = _for_this_conversation(Conversations.get_summary)
+    get_call_score = _for_this_conversation(Conversations.get_call_score)
+    get_call_score_status = _for_this_conversation(Conversations.get_call_score_status)
+    put_members = _for_this_conversation(Conversations.put_members)
+    put_speakers_events = _for_this_conversation(Conversations.put_speakers_events)
+    delete_conversation = _for_this_conversation(Conversations.delete_conversation)
+    get_formatted_transcript = _for_this_conversation(Conversations.get_formatted_transcript)

@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Union
 
 from symbl._protocol.jobs import check_messages, submission_path
 from symbl._protocol.options import (
@@ -35,12 +35,11 @@ from symbl._protocol.options import (
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError, SymblError
 
-from .base import EMPTY, Resource, checked_arguments, path_id
+from .base import EMPTY, CredentialsArgument, Resource, checked_arguments, path_id
 from .conversations import Conversation
 
 logger = logging.getLogger("symbl")
 
-Credentials = Optional[Mapping[str, Any]]
 FilePath = Union[str, "os.PathLike[str]"]
 Payload = Union[Mapping[str, Any], str]
 Progress = Callable[[int, int], object]
@@ -59,7 +58,7 @@ class _MediaJobs(Resource):
     def process_file(
         self,
         file_path: FilePath,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         content_type: str | None = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
@@ -92,7 +91,7 @@ class _MediaJobs(Resource):
         self,
         file_path: FilePath,
         conversation_id: str,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         content_type: str | None = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
@@ -111,7 +110,7 @@ class _MediaJobs(Resource):
     def process_url(
         self,
         payload: Payload,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Conversation:
@@ -131,7 +130,7 @@ class _MediaJobs(Resource):
         self,
         payload: Payload,
         conversation_id: str,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Conversation:
@@ -147,7 +146,7 @@ class _MediaJobs(Resource):
         method: str,
         conversation_id: str | None,
         file_path: FilePath,
-        credentials: Credentials,
+        credentials: CredentialsArgument,
         content_type: str | None,
         wait: bool,
         parameters: Mapping[str, Any],
@@ -178,7 +177,7 @@ class _MediaJobs(Resource):
         method: str,
         conversation_id: str | None,
         payload: Payload,
-        credentials: Credentials,
+        credentials: CredentialsArgument,
         wait: bool,
         parameters: Mapping[str, Any],
     ) -> Conversation:
@@ -240,7 +239,7 @@ class Text(Resource):
     def process(
         self,
         payload: Mapping[str, Any],
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         content_type: str = "application/json",
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
@@ -266,7 +265,7 @@ class Text(Resource):
         self,
         payload: Mapping[str, Any],
         conversation_id: str,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Conversation:
@@ -281,7 +280,7 @@ class Text(Resource):
         method: str,
         conversation_id: str | None,
         payload: Mapping[str, Any],
-        credentials: Credentials,
+        credentials: CredentialsArgument,
         content_type: str,
         wait: bool,
         parameters: Mapping[str, Any],

@@ -30,14 +30,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
-from symbl._live import interrupts as _interrupts
 from symbl._live.audio import AudioData, Microphone, frames, read_wav, to_linear16
-from symbl._live.events import EventDispatcher, parse_event
+from symbl._live.connection import LiveConnection
+from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
 from symbl._protocol.streaming import MAX_FRAME_BYTES
 from symbl._transport.http import HttpClient
-from symbl._transport.websocket import State, WebSocketConnection
-from symbl.errors import InvalidArgumentError, StreamingError, SymblError
+from symbl.errors import InvalidArgumentError, StreamingError
 
 from .base import Resource, checked_arguments, timezone_offset
 from .conversations import Conversation
@@ -89,15 +88,25 @@ class Streaming(Resource):
 class StreamingConnection:
     """A live streaming connection (made by ``symbl.Streaming.start_connection``).
 
+    While it is open, Ctrl+C and the end of the program stop it cleanly (``stop_request``, then
+    a short wait for the service to complete the conversation). Set ``handle_signals`` to False
+    to leave that to your program, which then calls ``stop()`` itself.
+
     Attributes:
         connectionId: the id of the stream (others may join it, or listen, with this id).
         conversation: the :class:`~symbl.Conversation` being built (Conversation API access).
         summary_url: the Summary UI link, once the conversation is completed.
         error: what ended the connection unexpectedly, if anything did.
+        handle_signals: whether Ctrl+C and the end of the program stop the stream (True).
     """
 
     def __init__(
-        self, client: HttpClient, request: dict[str, Any], connection_id: str | None = None
+        self,
+        client: HttpClient,
+        request: dict[str, Any],
+        connection_id: str | None = None,
+        *,
+        handle_signals: bool = True,
     ):
         self._client = client
         self._request = request
@@ -107,22 +116,27 @@ class StreamingConnection:
         self.encoding: str = recognition["encoding"]
         self.conversation: Conversation | None = None
         self.summary_url: str | None = None
-        self.error: StreamingError | None = None
-        self._dispatcher = EventDispatcher(streaming.STREAMING_EVENTS, "streaming connection")
         self._ready = threading.Event()
         self._finished = threading.Event()
-        self._closed = threading.Event()
         self._refusal: StreamingError | None = None
-        self._stop_lock = threading.Lock()
-        self._stop_sent = False
-        self._socket = self._new_socket()
+        self._live = LiveConnection(
+            client,
+            streaming.streaming_path(self.connectionId),
+            events=streaming.STREAMING_EVENTS,
+            kind="streaming connection",
+            name=f"symbl-streaming-{self.connectionId[:8]}",
+            on_interrupt=self.interrupt,
+            on_event=self._track,
+            on_close=self._on_close,
+            # The sending call (send_audio_from_mic, ...) is what keeps a script running; when
+            # the script ends, the exit hook in symbl._live.interrupts stops the stream properly.
+            daemon=True,
+            handle_signals=handle_signals,
+        )
 
     def __repr__(self) -> str:
         conversation = self.conversation.get_conversation_id() if self.conversation else None
-        return (
-            f"<StreamingConnection {self.connectionId} conversation={conversation} "
-            f"{self._socket.state.value}>"
-        )
+        return f"<StreamingConnection {self.connectionId} conversation={conversation} {self.state}>"
 
     def __enter__(self) -> StreamingConnection:
         return self
@@ -143,7 +157,21 @@ class StreamingConnection:
     @property
     def state(self) -> str:
         """``open``, ``closing`` or ``closed`` (also ``new``/``connecting`` while starting)."""
-        return self._socket.state.value
+        return self._live.state.value
+
+    @property
+    def error(self) -> StreamingError | None:
+        """What ended the connection unexpectedly, if anything did."""
+        return self._live.error
+
+    @property
+    def handle_signals(self) -> bool:
+        """Whether Ctrl+C and the end of the program stop the stream; set False to opt out."""
+        return self._live.handle_signals
+
+    @handle_signals.setter
+    def handle_signals(self, value: bool) -> None:
+        self._live.handle_signals = value
 
     def subscribe(self, events: Mapping[str, Callable[[Any], object]]) -> None:
         """Call back on live events: ``{'message_response': callback, ...}``.
@@ -158,8 +186,7 @@ class StreamingConnection:
         Raises:
             InvalidArgumentError: an unknown event name or a callback that is not callable.
         """
-        if self._dispatcher.subscribe(events):
-            self._socket.wake()
+        self._live.subscribe(events)
 
     def send_audio(self, data: AudioData) -> None:
         """Send audio: LINEAR16 bytes, or a numpy array (int16, or float in -1.0 .. 1.0).
@@ -203,7 +230,7 @@ class StreamingConnection:
         self._require_linear16("send_audio_from_mic")
         try:
             with Microphone(self.sample_rate, device) as microphone:
-                while not self._finished.is_set() and not self._stop_sent:
+                while not self._finished.is_set() and not self._live.stopping:
                     block = microphone.read(timeout=0.2)
                     if block and not self._stream(block):
                         break
@@ -259,14 +286,13 @@ class StreamingConnection:
         Args:
             timeout: seconds to wait for the service to complete the conversation.
         """
-        with self._stop_lock:
-            first, self._stop_sent = not self._stop_sent, True
-        if first and self._socket.state is State.OPEN:
+        # The first stopper sends the stop; the service's close that follows is expected.
+        if self._live.begin_stop() and self._live.expect_close():
             try:
-                self._socket.send(json.dumps(streaming.stop_request()))
+                self._live.send(json.dumps(streaming.stop_request()))
             except StreamingError as exc:
                 logger.debug("stop_request not sent: %s", exc)
-        if threading.current_thread() is self._socket.reader:
+        if self._live.on_reader_thread():
             return self
         if not self._finished.wait(timeout):
             logger.warning(
@@ -274,8 +300,7 @@ class StreamingConnection:
                 self.connectionId,
                 timeout,
             )
-        self._socket.close(timeout=min(timeout, 5.0))
-        _interrupts.unregister(self)
+        self._live.close(timeout=min(timeout, 5.0))
         return self
 
     def interrupt(self, deadline: float) -> None:
@@ -284,36 +309,11 @@ class StreamingConnection:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _new_socket(self) -> WebSocketConnection:
-        return WebSocketConnection(
-            self._client.websocket_url + streaming.streaming_path(self.connectionId),
-            {"x-api-key": self._client.access_token()},
-            name=f"symbl-streaming-{self.connectionId[:8]}",
-            on_frame=self._on_frame,
-            on_wake=self._dispatcher.replay,
-            on_close=self._on_close,
-            connect_timeout=self._client.connect_timeout,
-            io_timeout=self._client.timeout,
-            # The sending call (send_audio_from_mic, ...) is what keeps a script running; when
-            # the script ends, the exit hook in _interrupts stops the stream properly.
-            daemon=True,
-        )
-
     def _start(self) -> None:
-        try:
-            self._socket.open()
-        except StreamingError as exc:
-            if exc.status_code != 401:
-                raise
-            # A cached token the service no longer accepts: refresh it once, like REST calls.
-            self._client.invalidate_token(self._client.access_token())
-            self._socket = self._new_socket()
-            self._socket.open()
-        _interrupts.register(self)
+        self._live.open()
         self._send(json.dumps(self._request))
         if not self._ready.wait(self._client.connect_timeout) or self.conversation is None:
-            self._socket.close(timeout=1.0)
-            _interrupts.unregister(self)
+            self._live.close(timeout=1.0)
             raise (
                 self._refusal
                 or self.error
@@ -324,10 +324,7 @@ class StreamingConnection:
             )
 
     def _send(self, frame: str | bytes) -> None:
-        try:
-            self._socket.send(frame)
-        except StreamingError as exc:
-            raise (self.error or exc) from exc
+        self._live.send(frame)
 
     def _stream(self, frame: bytes) -> bool:
         """Send one frame of a long stream; False once the stream has ended normally.
@@ -338,25 +335,16 @@ class StreamingConnection:
         try:
             self._send(frame)
         except StreamingError:
-            if self.error is None and (self._stop_sent or self._finished.is_set()):
+            if self.error is None and (self._live.stopping or self._finished.is_set()):
                 return False
             raise
         return True
 
-    def _on_frame(self, frame: str | bytes) -> None:
-        try:
-            event = parse_event(frame)
-        except SymblError as exc:
-            self._dispatcher.report(StreamingError(str(exc)))
+    def _track(self, event: SymblObject) -> None:
+        """Follow the lifecycle messages the connection itself depends on (reader thread)."""
+        if event["type"] != "message":
             return
-        if event is None:
-            return
-        if event["type"] == "message":
-            self._track(event.get("message") or {})
-        self._dispatcher.deliver(event["type"], event)
-
-    def _track(self, message: Mapping[str, Any]) -> None:
-        """Follow the lifecycle messages the connection itself depends on."""
+        message: Mapping[str, Any] = event.get("message") or {}
         kind = message.get("type")
         if kind == "conversation_created":
             conversation_id = (message.get("data") or {}).get("conversationId")
@@ -372,25 +360,22 @@ class StreamingConnection:
                 f"{message.get('details') or ''}".strip()
             )
             if not self._ready.is_set():
+                # The start was refused: _start raises this, and the close that follows is
+                # part of the refusal, not a second error.
                 self._refusal = error
+                self._live.expect_close()
                 self._ready.set()
             else:
-                self._dispatcher.report(error)
+                self._live.report(error)
 
     def _on_close(self, error: StreamingError | None) -> None:
-        if error is not None and not self._stop_sent:
-            self.error = error
         self._ready.set()
         self._finished.set()
-        if self.error is not None:
-            self._dispatcher.report(self.error)
-        _interrupts.unregister(self)
-        self._closed.set()
 
     def _end_of_stream(self) -> None:
         """After a sending loop: if the stream is ending, return only once it has ended."""
-        if self._stop_sent or self._finished.is_set():
-            self._closed.wait(STOP_TIMEOUT)
+        if self._live.stopping or self._finished.is_set():
+            self._live.wait(STOP_TIMEOUT)
         if self.error is not None:
             raise self.error
 

@@ -14,25 +14,21 @@ Example:
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from symbl._live import interrupts as _interrupts
-from symbl._live.events import EventDispatcher, parse_event
+from symbl._live.connection import LiveConnection
 from symbl._protocol import telephony
 from symbl._transport.http import HttpClient
-from symbl._transport.websocket import State, WebSocketConnection
 from symbl.errors import StreamingError, SymblError
 
-from .base import Resource, checked_arguments, path_id, timezone_offset
+from .base import CredentialsArgument, Resource, checked_arguments, path_id, timezone_offset
 from .conversations import Conversation
 
-Credentials = Optional[Mapping[str, Any]]
 # What people write inside phone numbers and the service does not take.
 _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 #: The argument names of the wire fields, for error messages.
@@ -51,7 +47,7 @@ class Telephony(Resource):
         self,
         phone_number: str,
         dtmf: str | None = None,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         actions: Sequence[Mapping[str, Any]] | None = None,
         data: Mapping[str, Any] | None = None,
         languages: Sequence[str] | None = None,
@@ -87,7 +83,7 @@ class Telephony(Resource):
         self,
         uri: str,
         audio_config: Mapping[str, Any] | None = None,
-        credentials: Credentials = None,
+        credentials: CredentialsArgument = None,
         actions: Sequence[Mapping[str, Any]] | None = None,
         data: Mapping[str, Any] | None = None,
         languages: Sequence[str] | None = None,
@@ -106,7 +102,7 @@ class Telephony(Resource):
         return self._start(endpoint, credentials, actions, data, languages, timezone)
 
     def stop(
-        self, connection_id: str, credentials: Credentials = None, **params: Any
+        self, connection_id: str, credentials: CredentialsArgument = None, **params: Any
     ) -> Connection:
         """End a call by its connection id; returns the connection with its summary info.
 
@@ -124,7 +120,7 @@ class Telephony(Resource):
     def _start(
         self,
         endpoint: dict[str, Any],
-        credentials: Credentials,
+        credentials: CredentialsArgument,
         actions: Sequence[Mapping[str, Any]] | None,
         data: Mapping[str, Any] | None,
         languages: Sequence[str] | None,
@@ -148,9 +144,15 @@ class Connection:
         eventUrl: where speaker events are posted.
         summaryInfo: after ``stop()``, the Summary UI links, one per recipient.
         conversation: a :class:`~symbl.Conversation` for ``conversationId``.
+        error: what ended the live socket unexpectedly, if anything did.
+        handle_signals: whether Ctrl+C and the end of the program stop the call once
+            subscribed (True). Set it to False to leave that to your program, which then calls
+            ``stop()`` itself.
     """
 
-    def __init__(self, client: HttpClient, answer: Mapping[str, Any]) -> None:
+    def __init__(
+        self, client: HttpClient, answer: Mapping[str, Any], *, handle_signals: bool = True
+    ) -> None:
         if not isinstance(answer, Mapping) or not answer.get("connectionId"):
             raise SymblError(f"the service answered without a connectionId: {answer!r}")
         self._client = client
@@ -162,11 +164,18 @@ class Connection:
         self.conversation = (
             Conversation(self.conversationId, client=client) if self.conversationId else None
         )
-        self.error: StreamingError | None = None
-        self._dispatcher = EventDispatcher(telephony.TELEPHONY_EVENTS, "telephony connection")
-        self._lock = threading.Lock()
-        self._socket: WebSocketConnection | None = None
-        self._stopped = False
+        self._live = LiveConnection(
+            client,
+            telephony.subscribe_path(self.connectionId),
+            events=telephony.TELEPHONY_EVENTS,
+            kind="telephony connection",
+            name=f"symbl-telephony-{self.connectionId[:8]}",
+            on_interrupt=self.interrupt,
+            # Not a daemon: a script that ends right after subscribe() (as the documented
+            # snippets do) keeps receiving events until the call ends.
+            daemon=False,
+            handle_signals=handle_signals,
+        )
 
     def __repr__(self) -> str:
         fields = ("connectionId", "conversationId", "resultWebSocketUrl", "eventUrl")
@@ -184,6 +193,20 @@ class Connection:
     def conversation_id(self) -> str | None:
         """snake_case alias of ``conversationId``."""
         return self.conversationId
+
+    @property
+    def error(self) -> StreamingError | None:
+        """What ended the live socket unexpectedly, if anything did."""
+        return self._live.error
+
+    @property
+    def handle_signals(self) -> bool:
+        """Whether Ctrl+C and the end of the program stop the call; set False to opt out."""
+        return self._live.handle_signals
+
+    @handle_signals.setter
+    def handle_signals(self, value: bool) -> None:
+        self._live.handle_signals = value
 
     def to_dict(self) -> dict[str, Any]:
         """The connection's fields as the service names them."""
@@ -209,28 +232,11 @@ class Connection:
 
         Raises:
             InvalidArgumentError: an unknown event name or a callback that is not callable.
-            StreamingError: the live socket could not be opened.
+            StreamingError: the live socket could not be opened, or the call was stopped.
         """
-        replay_due = self._dispatcher.subscribe(events)
-        with self._lock:
-            if self._stopped:
-                raise StreamingError(f"connection {self.connectionId} was stopped")
-            # A socket that dropped is replaced: subscribing again resumes the live events.
-            if self._socket is None or self._socket.state is State.CLOSED:
-                self._socket = WebSocketConnection(
-                    self._client.websocket_url + telephony.subscribe_path(self.connectionId),
-                    {"x-api-key": self._client.access_token()},
-                    name=f"symbl-telephony-{self.connectionId[:8]}",
-                    on_frame=self._on_frame,
-                    on_wake=self._dispatcher.replay,
-                    on_close=self._on_close,
-                    connect_timeout=self._client.connect_timeout,
-                    io_timeout=self._client.timeout,
-                )
-                self._socket.open()
-                _interrupts.register(self)
-        if replay_due:
-            self._socket.wake()
+        self._live.subscribe(events)
+        # A socket that ended by itself is replaced: subscribing again resumes the live events.
+        self._live.open()
 
     def stop(self, **params: Any) -> Connection:
         """End the call on the service (``operation: stop``) and close the live socket.
@@ -256,16 +262,7 @@ class Connection:
         Returns:
             True if the socket closed, False if the timeout passed first (or never subscribed).
         """
-        socket = self._socket
-        if socket is None or socket.reader is None:
-            return False
-        if socket.reader is threading.current_thread():
-            raise SymblError(
-                "Connection.wait() was called from a callback, on the very thread it would "
-                "wait for; call it from your own thread (callbacks run on the reader thread)"
-            )
-        socket.reader.join(timeout)
-        return not socket.reader.is_alive()
+        return self._live.wait(timeout)
 
     def push_speaker_event(
         self,
@@ -300,10 +297,8 @@ class Connection:
     def _stop(
         self, timeout: float | None, params: Mapping[str, Any], close_anyway: bool = False
     ) -> Connection:
-        with self._lock:
-            if self._stopped:
-                return self
-            self._stopped = True
+        if not self._live.begin_stop():
+            return self
         try:
             with checked_arguments():
                 body = telephony.stop_body(self.connectionId, params)
@@ -312,33 +307,12 @@ class Connection:
             )
         except SymblError:
             if close_anyway:
-                self._close(timeout)
+                self._live.close(timeout or 5.0)
             else:
-                with self._lock:
-                    self._stopped = False  # the call may still run: let stop() be retried
+                self._live.abandon_stop()  # the call may still run: let stop() be retried
             raise
         if isinstance(answer, Mapping):
             self.summaryInfo = answer.get("summaryInfo", self.summaryInfo)
             self.conversationId = answer.get("conversationId", self.conversationId)
-        self._close(timeout)
+        self._live.close(timeout or 5.0)
         return self
-
-    def _close(self, timeout: float | None) -> None:
-        if self._socket is not None:
-            self._socket.close(timeout=timeout or 5.0)
-        _interrupts.unregister(self)
-
-    def _on_frame(self, frame: Any) -> None:
-        try:
-            event = parse_event(frame)
-        except SymblError as exc:
-            self._dispatcher.report(StreamingError(str(exc)))
-            return
-        if event is not None:
-            self._dispatcher.deliver(event["type"], event)
-
-    def _on_close(self, error: StreamingError | None) -> None:
-        if error is not None and not self._stopped:
-            self.error = error
-            self._dispatcher.report(error)
-        _interrupts.unregister(self)

@@ -11,9 +11,9 @@ is seen by the next call. The environment is read each time; each symbl.conf is 
 the result reused while the file is unchanged: a call runs one ``stat`` per file it needs (far
 below one request) and parses a file again only when its modification time, size or inode changed
 and its bytes differ. File timestamps can be coarser than a quick rewrite (a new secret of the same
-length, written in the same tick), so while a file was modified less than
-``_RECENT_NS`` before it was last read, each call also compares its bytes (still no parse).
-A file that cannot be read or is malformed is not cached: it raises on every call.
+length, written in the same tick), so while a file's modification time is less than 2 s before it
+was last read, each call also compares its bytes (still no parse). A file that cannot be read or
+parsed is never cached, and an unusable file raises on every call that gets to it, as before.
 :func:`resolve_credentials_and_base_url` resolves both in one pass, looking at each file once.
 """
 

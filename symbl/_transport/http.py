@@ -25,6 +25,8 @@ from urllib3.exceptions import NewConnectionError
 
 from symbl import errors
 from symbl._models.objects import SymblObject
+from symbl._protocol import auth
+from symbl._protocol.requests import Request
 from symbl._version import __version__
 
 from .auth import GeneratedToken, forget_tokens, token_provider_for
@@ -37,7 +39,6 @@ USER_AGENT = (
     f"symbl-python/{__version__} (Python {platform.python_version()}; "
     f"requests {requests.__version__})"
 )
-TOKEN_PATH = "/oauth2/token:generate"
 
 # Statuses where the server refused the request before acting on it: safe to retry any request.
 _REJECTED_UNACTED = frozenset({429, 503})
@@ -234,22 +235,38 @@ class HttpClient:
         return connection
 
     def _generate_token(self) -> GeneratedToken:
-        body = {
-            "type": "application",
-            "appId": self.credentials.app_id,
-            "appSecret": self.credentials.app_secret,
-        }
-        answer = self.request("POST", TOKEN_PATH, json=body, authenticated=False, idempotent=True)
+        answer = self.send(auth.token_request(self.credentials.app_id, self.credentials.app_secret))
         token = answer.get("accessToken") if isinstance(answer, dict) else None
         expires_in = answer.get("expiresIn") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token or not isinstance(expires_in, (int, float)):
             raise errors.SymblError(
-                f"{self.base_url}{TOKEN_PATH} answered without accessToken/expiresIn; "
+                f"{self.base_url}{auth.TOKEN_PATH} answered without accessToken/expiresIn; "
                 "is base_url pointing at the Symbl API?"
             )
         return GeneratedToken(token, float(expires_in))
 
     # -- the request loop -----------------------------------------------------------------------
+
+    def send(self, request: Request, *, body: Body = None, timeout: float | None = None) -> Any:
+        """Send a request built by the protocol core; see :meth:`request`.
+
+        Args:
+            request: what to send.
+            body: a raw body (bytes, or a binary file streamed from its position) instead of
+                the request's JSON.
+            timeout: read timeout for this call, overriding the client's.
+        """
+        return self.request(
+            request.method,
+            request.path,
+            params=request.query or None,
+            json=request.json,
+            body=body,
+            headers=request.headers,
+            timeout=timeout,
+            idempotent=request.idempotent,
+            authenticated=request.authenticated,
+        )
 
     def request(
         self,
@@ -306,8 +323,7 @@ class HttpClient:
         while True:
             token = self.access_token() if authenticated else None
             if token is not None:
-                send_headers["x-api-key"] = token
-                send_headers["Authorization"] = f"Bearer {token}"
+                send_headers.update(auth.auth_headers(token))
             if attempt or refreshed:
                 _rewind(data, rewind_to)
             started = time.monotonic()

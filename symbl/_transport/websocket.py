@@ -194,11 +194,13 @@ class WebSocketConnection:
             StreamingError: the handshake failed or was refused (with the status and message),
                 or the connection was closed while the handshake was going on.
         """
-        if (
-            self.lifecycle.try_move(State.CONNECTING, only_from=(State.NEW,)) is None
-            and self.state is not State.CONNECTING
-        ):
-            raise StreamingError(f"this connection was already opened ({self.state.value})")
+        if self.lifecycle.try_move(State.CONNECTING, only_from=(State.NEW,)) is None:
+            if self.state is State.CLOSED and self._reader is None:
+                # The owner claimed the opening, then closed it before the handshake began.
+                self._fail_open()
+                raise StreamingError(f"{self.url} was closed while it was opening")
+            if self.state is not State.CONNECTING:
+                raise StreamingError(f"this connection was already opened ({self.state.value})")
         try:
             try:
                 ws = self._handshake(self._headers)

@@ -8,6 +8,7 @@ Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.htt
 - :meth:`Emulator.calls`, :meth:`Emulator.outbox`, :meth:`Emulator.end_call`: telephony calls,
   the summary emails they would have sent, and the remote party hanging up.
 - :meth:`Emulator.drop_websockets`: cut live sockets without a close frame.
+- :meth:`Emulator.close_websockets`: close live sockets with a chosen close code (1011, ...).
 - Settings ``stream_idle_seconds`` (1800), ``telephony_speed`` (1.0),
   ``telephony_answer_seconds`` (0.5) and ``stop_order`` (``"recognition_stopped_first"``).
 
@@ -28,6 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from aiohttp import web
+
+from symbl._protocol.frames import CLOSE_INTERNAL_ERROR, is_sendable_close_code
 
 from .http.common import MIDDLEWARES, STATE
 from .http.jobs import start_webhooks, stop_jobs
@@ -348,3 +351,23 @@ class Emulator:
         """Cut every live websocket whose path starts with ``path_prefix`` (all by default)
         without a close frame, as a broken network would; returns how many."""
         return self.call(self.state.sockets.drop, path_prefix)
+
+    def close_websockets(
+        self, path_prefix: str = "", code: int = CLOSE_INTERNAL_ERROR, reason: str = ""
+    ) -> int:
+        """Close every live websocket whose path starts with ``path_prefix`` (all by default)
+        with a close frame carrying ``code`` and ``reason``, as a failing service would (1011:
+        internal error), after the frames already on their way; returns how many.
+
+        Raises:
+            ValueError: ``code`` may not be sent in a close frame (1000-4999, not 1004, 1005,
+                1006 or 1015), or ``reason`` is not a string.
+
+        Example:
+            >>> emu.close_websockets("/v1/streaming/", code=1011, reason="recognizer crashed")
+        """
+        if not is_sendable_close_code(code):
+            raise ValueError(f"{code!r} is not a close code a server may send")
+        if not isinstance(reason, str):
+            raise ValueError("reason must be a string")
+        return self.call(self.state.sockets.close, path_prefix, code, reason)

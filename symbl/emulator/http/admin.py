@@ -21,6 +21,9 @@
 - ``GET /_emulator/outbox``: the summary emails calls would have sent.
 - ``POST /_emulator/websockets:drop``: cut live websockets without a close frame; optional
   body ``{"path": "/v1/streaming/"}`` (a path prefix); answers ``{"dropped": n}``.
+- ``POST /_emulator/websockets:close``: close live websockets with a close frame; optional body
+  ``{"path": "/session/subscribe/", "code": 1011, "reason": "..."}`` (a path prefix, by default
+  every socket; code 1011 by default); answers ``{"closed": n}``.
 
 No token is needed, nothing here is logged, and faults never apply here.
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from symbl._protocol.frames import CLOSE_INTERNAL_ERROR, is_sendable_close_code
 from symbl.emulator.media import TranscriptLine, parse_transcript
 from symbl.emulator.stores.faults import FaultRule
 from symbl.emulator.stores.processing import RegisteredMedia, import_text
@@ -256,3 +260,22 @@ async def drop_websockets(request: web.Request) -> web.Response:
     if not isinstance(prefix, str):
         raise ApiError(400, 'The body is optional: {"path": "<path prefix>"}.')
     return json_response({"dropped": state_of(request).sockets.drop(prefix)})
+
+
+@routes.post(PREFIX + "/websockets:close")
+async def close_websockets(request: web.Request) -> web.Response:
+    """Close live websockets (those under ``path``, if given) with ``code`` and ``reason``."""
+    usage = 'The body is optional: {"path": "<path prefix>", "code": 1011, "reason": "..."}.'
+    body = await read_json(request) if request.body_exists else {}
+    if not isinstance(body, dict) or set(body) - {"path", "code", "reason"}:
+        raise ApiError(400, usage)
+    prefix = body.get("path", "")
+    code = body.get("code", CLOSE_INTERNAL_ERROR)
+    reason = body.get("reason", "")
+    if not isinstance(prefix, str) or not isinstance(reason, str):
+        raise ApiError(400, usage)
+    if not is_sendable_close_code(code):
+        raise ApiError(
+            400, f"{code!r} is not a close code a server may send (1000-4999, not 1004-1006, 1015)."
+        )
+    return json_response({"closed": state_of(request).sockets.close(prefix, code, reason)})

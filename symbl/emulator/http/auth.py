@@ -6,20 +6,22 @@ from typing import Any
 
 from aiohttp import web
 
+from symbl._protocol import auth
+from symbl._protocol.errors import ProtocolError
 from symbl.emulator.stores.tokens import InvalidAppCredentialsError
 
-from .common import TOKEN_PATH, ApiError, json_response, read_object, state_of
+from .common import ApiError, json_response, read_object, state_of
 
 routes = web.RouteTableDef()
 
 
-@routes.post(TOKEN_PATH)
+@routes.post(auth.TOKEN_PATH)
 async def generate_token(request: web.Request) -> web.Response:
     """Exchange an app id and secret for an access token."""
-    body = await read_object(request)
-    if body.get("type") != "application":
-        raise ApiError(400, '"type" must be "application" (the only grant the emulator supports).')
-    app_id, app_secret = app_credentials(body)
+    try:
+        app_id, app_secret = auth.check_token_request(await read_object(request))
+    except ProtocolError as exc:
+        raise ApiError(400, str(exc)) from None
     try:
         token, expires_in = state_of(request).tokens.generate(app_id, app_secret)
     except InvalidAppCredentialsError:

@@ -14,12 +14,15 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO, Any, Callable
 
 from aiohttp import web
 
+from symbl._protocol import auth
+from symbl._protocol.errors import ProtocolError
 from symbl.emulator.stores.requestlog import BODY_KEEP_LIMIT, RecordedRequest
 from symbl.emulator.stores.state import EmulatorState
 
@@ -31,7 +34,6 @@ STATE = web.AppKey("state", EmulatorState)
 _RECORD: ContextVar[RecordedRequest | None] = ContextVar("symbl_record", default=None)
 _APP_ID: ContextVar[str] = ContextVar("symbl_app_id", default="")
 ADMIN_PREFIX = "/_emulator/"
-TOKEN_PATH = "/oauth2/token:generate"
 TOKEN_REJECTED = "Token validation failed for provided token."
 # JSON bodies above this are refused, as the service does for oversized requests.
 MAX_JSON_BODY = 16 << 20
@@ -49,6 +51,15 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.extra = extra
+
+
+@contextmanager
+def protocol_errors_as_400() -> Iterator[None]:
+    """Answer a :class:`ProtocolError` raised in the block with a 400 and its message."""
+    try:
+        yield
+    except ProtocolError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def json_response(
@@ -213,7 +224,7 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Require a valid access token on everything but token generation and the admin API."""
-    if request.path == TOKEN_PATH or request.path.startswith(ADMIN_PREFIX):
+    if request.path == auth.TOKEN_PATH or request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
     tokens = state_of(request).tokens
     app_id = next(filter(None, map(tokens.app_for, presented_tokens(request))), None)
@@ -233,7 +244,7 @@ def presented_tokens(request: web.Request) -> list[str]:
     authorization = request.headers.get("Authorization", "")
     if authorization[:7].lower() == "bearer ":
         found.append(authorization[7:].strip())
-    found.append(request.headers.get("x-api-key", "").strip())
+    found.append(request.headers.get(auth.TOKEN_HEADER, "").strip())
     found.append(request.query.get("access_token", "").strip())
     protocols = request.headers.get("Sec-WebSocket-Protocol", "")
     found.extend(protocol.strip() for protocol in protocols.split(","))

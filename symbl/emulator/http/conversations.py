@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
-from symbl._protocol import options as _options
+from symbl._protocol import conversations as wire
 from symbl.emulator.engine import insights, reports
 from symbl.emulator.engine.callscore import call_score
 from symbl.emulator.stores.conversations import ConversationNotFoundError, StoredConversation
 
-from .common import ApiError, app_id_of, json_response, read_json, state_of
+from .common import ApiError, app_id_of, json_response, protocol_errors_as_400, read_json, state_of
 from .jobs import CONVERSATION_NOT_FOUND
 
 routes = web.RouteTableDef()
@@ -41,20 +40,15 @@ def _conversation(request: web.Request) -> StoredConversation:
         raise ApiError(404, CONVERSATION_NOT_FOUND) from None
 
 
-def _flags(
-    request: web.Request, allowed: Iterable[str], ignore: Iterable[str] = ()
-) -> dict[str, bool]:
-    """Boolean query parameters; unknown names and non-boolean values are 400s."""
-    flags = {}
-    for name, value in request.query.items():
-        if name in ignore:
-            continue
-        if name not in allowed:
-            raise ApiError(400, f'"{name}" is not allowed')
-        if value.lower() not in ("true", "false"):
-            raise ApiError(400, f'"{name}" must be true or false')
-        flags[name] = value.lower() == "true"
-    return flags
+def _flags(request: web.Request, reading: str) -> dict[str, bool]:
+    """The boolean query flags of a reading (PROTOCOL.md §4.1); anything else is a 400."""
+    query = {
+        name: value
+        for name, value in request.query.items()
+        if not (reading == "topics" and name == wire.TOPIC_VOCABULARY)
+    }
+    with protocol_errors_as_400():
+        return {name: wire.check_flag(reading, name, value) for name, value in query.items()}
 
 
 @routes.get(BASE)
@@ -111,7 +105,7 @@ async def delete_conversation(request: web.Request) -> web.Response:
 @routes.get(ONE + "/messages")
 async def get_messages(request: web.Request) -> web.Response:
     """Messages, with word timings (verbose) and sentiment on request."""
-    flags = _flags(request, ("verbose", "sentiment"))
+    flags = _flags(request, "messages")
     analysis = _conversation(request).analysis()
     messages = []
     for message in analysis.messages:
@@ -127,10 +121,8 @@ async def get_messages(request: web.Request) -> web.Response:
 @routes.get(ONE + "/topics")
 async def get_topics(request: web.Request) -> web.Response:
     """Topics; sentiment and parent references on request."""
-    vocabulary = request.query.get("customTopicVocabulary")
-    flags = _flags(
-        request, ("sentiment", "parentRefs", "refresh"), ignore=("customTopicVocabulary",)
-    )
+    vocabulary = request.query.get(wire.TOPIC_VOCABULARY)
+    flags = _flags(request, "topics")
     conversation = _conversation(request)
     topics = []
     for topic in conversation.analysis().topics:
@@ -191,11 +183,8 @@ async def put_member(request: web.Request) -> web.Response:
     """Rename a member (and give it an email)."""
     conversation = _conversation(request)
     member_id = request.match_info["member_id"]
-    body = await read_json(request)
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
-        raise ApiError(400, '"name" is required')
-    if set(body) - {"id", "name", "email"} or body.get("id", member_id) != member_id:
-        raise ApiError(400, 'The body takes "id" (the member id), "name" and "email".')
+    with protocol_errors_as_400():
+        body = wire.check_member_update(await read_json(request), member_id)
     if member_id not in conversation.members:
         raise ApiError(404, f"Member {member_id} does not exist in this conversation.")
     conversation.rename_member(member_id, body["name"], str(body.get("email", "")))
@@ -207,28 +196,21 @@ async def put_member(request: web.Request) -> web.Response:
 async def put_speakers(request: web.Request) -> web.Response:
     """Speaker events: who spoke from when to when."""
     conversation = _conversation(request)
-    body = await read_json(request)
-    events = body.get("speakerEvents") if isinstance(body, dict) else None
-    if not isinstance(events, list) or not events:
-        raise ApiError(400, '"speakerEvents" must be a non-empty list')
+    with protocol_errors_as_400():
+        events = wire.check_speaker_events(await read_json(request))["speakerEvents"]
     started: dict[str, float] = {}
     for event in events:
-        user = event.get("user") if isinstance(event, dict) else None
-        offset = event.get("offset") if isinstance(event, dict) else None
-        if not isinstance(user, dict) or not isinstance(offset, dict):
-            raise ApiError(400, 'Each speaker event needs "type", "user" and "offset".')
+        user, offset = event["user"], event["offset"]
         when = float(offset.get("seconds", 0)) + float(offset.get("nanos", 0)) / 1e9
         member = conversation.member(
             str(user.get("name", "")),
             str(user.get("userId", user.get("id", ""))),
             str(user.get("email", "")),
         )
-        if event.get("type") == "started_speaking":
+        if event["type"] == "started_speaking":
             started[member.id] = when
-        elif event.get("type") == "stopped_speaking":
-            conversation.attribute(member.id, started.pop(member.id, 0.0), when)
         else:
-            raise ApiError(400, '"type" must be started_speaking or stopped_speaking')
+            conversation.attribute(member.id, started.pop(member.id, 0.0), when)
     for member_id, begin in started.items():
         conversation.attribute(member_id, begin, float("inf"))
     return json_response({"message": _SPEAKERS_UPDATED.format(conversation=conversation.id)})
@@ -257,24 +239,16 @@ async def get_trackers(request: web.Request) -> web.Response:
 async def post_transcript(request: web.Request) -> web.Response:
     """The transcript as Markdown or SRT."""
     conversation = _conversation(request)
-    body = await read_json(request)
-    if not isinstance(body, dict) or body.get("contentType") not in ("text/markdown", "text/srt"):
-        raise ApiError(400, '"contentType" is required: text/markdown or text/srt')
-    allowed = {"contentType", "createParagraphs", "phrases", "showSpeakerSeparation"}
-    if body["contentType"] == "text/srt":
-        allowed = {"contentType", "showSpeakerSeparation"}
-    if set(body) - allowed:
-        raise ApiError(
-            400, f'"{sorted(set(body) - allowed)[0]}" is not allowed for {body["contentType"]}'
-        )
+    with protocol_errors_as_400():
+        body = wire.check_transcript_request(await read_json(request))
     phrases = body.get("phrases") or {}
     payload = reports.formatted_transcript(
         conversation.analysis(),
         body["contentType"],
-        create_paragraphs=_bool(body.get("createParagraphs", False)),
-        show_speaker_separation=_bool(body.get("showSpeakerSeparation", False)),
-        highlight_insight_phrases=_bool(phrases.get("highlightOnlyInsightKeyPhrases", False)),
-        highlight_all_phrases=_bool(phrases.get("highlightAllKeyPhrases", False)),
+        create_paragraphs=body.get("createParagraphs", False),
+        show_speaker_separation=body.get("showSpeakerSeparation", False),
+        highlight_insight_phrases=phrases.get("highlightOnlyInsightKeyPhrases", False),
+        highlight_all_phrases=phrases.get("highlightAllKeyPhrases", False),
     )
     return json_response({"transcript": {"payload": payload, "contentType": body["contentType"]}})
 
@@ -282,7 +256,7 @@ async def post_transcript(request: web.Request) -> web.Response:
 @routes.get(ONE + "/summary")
 async def get_summary(request: web.Request) -> web.Response:
     """The summary; 404 while a job of the conversation is still running."""
-    _flags(request, ("refresh",))
+    _flags(request, "summary")
     conversation = _conversation(request)
     if state_of(request).jobs.busy(conversation.id):
         raise ApiError(404, "The summary is not ready: the conversation is still being processed.")
@@ -347,10 +321,8 @@ def _custom_topics(
     conversation: StoredConversation, vocabulary: str, existing: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Topics for custom vocabulary words that occur but were not found on their own."""
-    try:
-        words = json.loads(vocabulary)
-    except ValueError:
-        words = vocabulary.split(",")
+    with protocol_errors_as_400():
+        words = wire.check_topic_vocabulary(vocabulary, lenient=True)
     known = {topic["text"].lower() for topic in existing}
     messages = conversation.analysis().messages
     extra = []
@@ -372,9 +344,3 @@ def _custom_topics(
             )
     return extra
 
-
-def _bool(value: Any) -> bool:
-    try:
-        return _options.boolean("value", value)
-    except ValueError:
-        raise ApiError(400, f"{value!r} is not a boolean") from None

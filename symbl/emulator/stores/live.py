@@ -29,7 +29,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
+from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL
 from symbl.emulator.engine import insights
 from symbl.emulator.media import TranscriptLine
 
@@ -61,7 +61,7 @@ class Sink(Protocol):
 
 
 class SocketRegistry:
-    """Every live websocket, so that tests can drop them and resets can close them."""
+    """Every live websocket, so that tests can drop or close them and resets can close them."""
 
     def __init__(self) -> None:
         self._sinks: list[Sink] = []
@@ -84,6 +84,16 @@ class SocketRegistry:
         chosen = [sink for sink in self._sinks if sink.path.startswith(path_prefix)]
         for sink in chosen:
             sink.abort()
+        return len(chosen)
+
+    def close(
+        self, path_prefix: str = "", code: int = CLOSE_INTERNAL_ERROR, reason: str = ""
+    ) -> int:
+        """Close every socket whose path starts with ``path_prefix`` with ``code`` (after the
+        frames already queued on it); return how many."""
+        chosen = [sink for sink in self._sinks if sink.path.startswith(path_prefix)]
+        for sink in chosen:
+            sink.close(code, reason)
         return len(chosen)
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:

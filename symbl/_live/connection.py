@@ -1,0 +1,299 @@
+"""The live-connection core that both connection types compose (DESIGN.md §6).
+
+A :class:`~symbl.StreamingConnection` and a telephony :class:`~symbl.Connection` each hold one
+:class:`LiveConnection`: the results socket, its subscribers, and how it ends. What differs
+between them stays with them: the protocol's stop (a ``stop_request`` frame, or a REST call)
+and the lifecycle messages a stream follows.
+
+- **State.** The connection's state is its socket's
+  :class:`~symbl._transport.websocket.Lifecycle`: new → connecting → open → closing → closed,
+  changed under a lock, illegal moves refused. The core claims the opening (new → connecting)
+  before the handshake, so two threads cannot open twice, and a close during the handshake
+  makes the handshake give up. Closed is final for a socket; a telephony call whose socket
+  ended by itself (it was not stopped) gets a new socket, with a new lifecycle, on its next
+  ``subscribe``. There is no reconnecting state: nothing reconnects by itself yet.
+- **Frames.** Each frame is parsed with :func:`~symbl._live.events.parse_event`; one that is
+  not an event is a protocol error for the ``error`` subscribers. The owner sees each event
+  first (``on_event``), then the subscribers get it, all on the reader thread.
+- **Subscriptions.** :meth:`LiveConnection.subscribe` checks names and callbacks at once;
+  events that came before the first subscription are replayed to it on the reader thread (the
+  reader is woken for that), so callbacks never run anywhere else.
+- **Ends.** An end nobody asked for (no close frame, a close code other than 1000, a dead peer)
+  sets :attr:`LiveConnection.error` and reaches the ``error`` subscribers; an end after
+  :meth:`~LiveConnection.begin_stop` or :meth:`~LiveConnection.expect_close` does not.
+- **Stopping once.** :meth:`~LiveConnection.begin_stop` lets exactly one caller run the
+  protocol's stop (or, if that fails, hand the stop back with
+  :meth:`~LiveConnection.abandon_stop`); :meth:`~LiveConnection.close` is idempotent and safe
+  from any thread, including a callback on the reader thread, where it starts the close
+  without waiting for itself.
+- **Ctrl+C and the end of the program.** From the start of its opening until its socket ends,
+  the connection is registered with :mod:`symbl._live.interrupts`, which stops it on SIGINT and
+  at interpreter exit by calling the owner's ``interrupt``. ``handle_signals=False`` (or setting
+  :attr:`~LiveConnection.handle_signals` to False later) opts out: the program then stops the
+  connection itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from symbl._models.objects import SymblObject
+from symbl._transport.http import HttpClient
+from symbl._transport.websocket import Frame, Lifecycle, State, WebSocketConnection
+from symbl.errors import InvalidArgumentError, StreamingError, SymblError
+
+from . import interrupts as _interrupts
+from .events import Callback, EventDispatcher, parse_event
+
+__all__ = ["LiveConnection", "State"]
+
+
+class LiveConnection:
+    """One live results socket with its subscribers: what both connection types are built on.
+
+    Args:
+        client: the client whose ``open_websocket`` opens the socket (URL, token, timeouts).
+        path: the socket's path below the client's websocket URL.
+        events: the event names the connection type emits (the documented list).
+        kind: what to call the connection in messages, e.g. ``"streaming connection"``.
+        name: the reader thread's name.
+        on_interrupt: stops the owner by a deadline (a ``time.monotonic()`` value); called on
+            Ctrl+C and at interpreter exit.
+        on_event: sees each event on the reader thread before the subscribers do.
+        on_close: called on the reader thread when a socket ends, with the error that ended
+            it (None after a normal or an expected end), before the ``error`` subscribers.
+        daemon: whether the reader thread may be abandoned when the program ends.
+        handle_signals: stop the connection on Ctrl+C and at interpreter exit (see
+            :mod:`symbl._live.interrupts`); False leaves both to the program.
+    """
+
+    def __init__(
+        self,
+        client: HttpClient,
+        path: str,
+        *,
+        events: tuple[str, ...],
+        kind: str,
+        name: str,
+        on_interrupt: Callable[[float], None],
+        on_event: Callable[[SymblObject], None] | None = None,
+        on_close: Callable[[StreamingError | None], None] | None = None,
+        daemon: bool = False,
+        handle_signals: bool = True,
+    ) -> None:
+        self._client = client
+        self._path = path
+        self._kind = kind
+        self._name = name
+        self._on_interrupt = on_interrupt
+        self._on_event = on_event
+        self._on_close = on_close
+        self._daemon = daemon
+        self._handle_signals = _flag(handle_signals)
+        self._dispatcher = EventDispatcher(events, kind)
+        # Guards the claim of the stop and the swap of lifecycle and socket; never held while
+        # waiting on the network.
+        self._lock = threading.Lock()
+        self._lifecycle = Lifecycle()
+        self._socket: WebSocketConnection | None = None
+        self._stopping = False
+        #: What ended the connection unexpectedly, if anything did.
+        self.error: StreamingError | None = None
+
+    def __repr__(self) -> str:
+        return f"<LiveConnection {self._kind} {self.state.value}>"
+
+    @property
+    def state(self) -> State:
+        """The state of the connection's socket now (new before it is opened)."""
+        return self._lifecycle.state
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop has begun (and was not handed back)."""
+        return self._stopping
+
+    @property
+    def handle_signals(self) -> bool:
+        """Whether Ctrl+C and the end of the program stop this connection; settable."""
+        return self._handle_signals
+
+    @handle_signals.setter
+    def handle_signals(self, value: bool) -> None:
+        self._handle_signals = _flag(value)
+        if not self._handle_signals:
+            _interrupts.unregister(self)
+        elif self.state in (State.CONNECTING, State.OPEN, State.CLOSING):
+            _interrupts.register(self)
+
+    # -- opening and subscribing ----------------------------------------------------------------
+
+    def open(self) -> bool:
+        """Open the socket, unless it is open or opening already.
+
+        Returns:
+            True if this call opened it.
+
+        Raises:
+            StreamingError: the connection was stopped, or the handshake failed or was refused.
+        """
+        with self._lock:
+            if self._stopping:
+                raise StreamingError(f"this {self._kind} was stopped")
+            if self._lifecycle.state is State.CLOSED:
+                self._lifecycle = Lifecycle()  # the last socket ended by itself: a new one
+            lifecycle = self._lifecycle
+            if lifecycle.try_move(State.CONNECTING, only_from=(State.NEW,)) is None:
+                return False
+        # Registered from the start, so that Ctrl+C during the handshake stops it too.
+        if self._handle_signals:
+            _interrupts.register(self)
+        try:
+            socket = self._client.open_websocket(
+                self._path,
+                name=self._name,
+                on_frame=self._on_frame,
+                on_wake=self._dispatcher.replay,
+                on_close=self._ended,
+                daemon=self._daemon,
+                lifecycle=lifecycle,
+            )
+        except BaseException:
+            lifecycle.try_move(State.CLOSED, only_from=(State.CONNECTING,))
+            _interrupts.unregister(self)
+            raise
+        with self._lock:
+            self._socket = socket
+        socket.wake()  # deliver what a subscribe before the opening is waiting for
+        return True
+
+    def subscribe(self, events: Mapping[str, Callback]) -> None:
+        """Add callbacks (see :class:`~symbl._live.events.EventDispatcher`); events from before
+        the first subscription are replayed to it on the reader thread.
+
+        Raises:
+            InvalidArgumentError: an unknown event name or a callback that is not callable.
+        """
+        if self._dispatcher.subscribe(events) and self._socket is not None:
+            self._socket.wake()
+
+    def send(self, frame: Frame) -> None:
+        """Send a frame; safe from any thread.
+
+        Raises:
+            StreamingError: the socket is not open (:attr:`error` when it broke).
+        """
+        socket = self._socket
+        if socket is None:
+            raise StreamingError(f"cannot send: the {self._kind} is {self.state.value}")
+        try:
+            socket.send(frame)
+        except StreamingError as exc:
+            if self.error is not None:
+                raise self.error from exc
+            raise
+
+    def report(self, error: SymblError) -> None:
+        """Tell the ``error`` subscribers (or the log) about a failure."""
+        self._dispatcher.report(error)
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    def begin_stop(self) -> bool:
+        """Claim the stop; True for the first caller only, from any thread.
+
+        The first caller runs the protocol's stop, then :meth:`close`; from now on an end of
+        the socket is not an error, and :meth:`open` is refused.
+        """
+        with self._lock:
+            first, self._stopping = not self._stopping, True
+            return first
+
+    def abandon_stop(self) -> None:
+        """The protocol's stop failed and the connection goes on: a later stop may try again."""
+        with self._lock:
+            self._stopping = False
+
+    def expect_close(self) -> bool:
+        """Mark the end as expected (open → closing) before causing it, e.g. before sending the
+        protocol's stop, after which the service closes the socket; True if it was open."""
+        return self._lifecycle.try_move(State.CLOSING, only_from=(State.OPEN,)) is not None
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the socket and wait (up to ``timeout``, twice at worst) for its reader to end.
+
+        Idempotent and safe from any thread; on the reader thread (inside a callback) it starts
+        the close and returns. A socket still in its handshake gives up when the handshake ends.
+        """
+        with self._lock:
+            lifecycle, socket = self._lifecycle, self._socket
+        closed_before_opening = (
+            lifecycle.try_move(State.CLOSED, only_from=(State.NEW, State.CONNECTING)) is not None
+        )
+        if not closed_before_opening and socket is not None:
+            socket.close(timeout)
+        _interrupts.unregister(self)
+
+    def on_reader_thread(self) -> bool:
+        """Whether the caller is the reader thread (a callback)."""
+        socket = self._socket
+        return socket is not None and socket.reader is threading.current_thread()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the socket's reader has ended.
+
+        Returns:
+            True if it ended; False if the timeout passed first or it never started.
+
+        Raises:
+            SymblError: called from a callback (the reader thread would wait for itself).
+        """
+        socket = self._socket
+        reader = socket.reader if socket is not None else None
+        if reader is None:
+            return False
+        if reader is threading.current_thread():
+            raise SymblError(
+                "wait() was called from a callback, on the very thread it would wait for; "
+                "call it from your own thread (callbacks run on the reader thread)"
+            )
+        reader.join(timeout)
+        return not reader.is_alive()
+
+    def interrupt(self, deadline: float) -> None:
+        """Stop the owner before ``deadline``; :mod:`symbl._live.interrupts` calls this."""
+        self._on_interrupt(deadline)
+
+    # -- on the reader thread -------------------------------------------------------------------
+
+    def _on_frame(self, frame: Frame) -> None:
+        try:
+            event = parse_event(frame)
+        except SymblError as exc:
+            self._dispatcher.report(StreamingError(str(exc)))
+            return
+        if event is None:
+            return
+        if self._on_event is not None:
+            self._on_event(event)
+        self._dispatcher.deliver(event["type"], event)
+
+    def _ended(self, error: StreamingError | None) -> None:
+        # A stop begun just before the end (its close not sent yet) still makes it expected.
+        if error is not None and self._stopping:
+            error = None
+        if error is not None:
+            self.error = error
+        if self._on_close is not None:
+            self._on_close(error)
+        if error is not None:
+            self._dispatcher.report(error)
+        _interrupts.unregister(self)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"handle_signals must be True or False, not {value!r}")
+    return value
