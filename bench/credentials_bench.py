@@ -12,10 +12,11 @@ Each variant makes ``--calls`` sequential ``get_messages`` calls for one convers
 - explicit Client: ``symbl.Client(credentials, base_url=...).Conversations.get_messages(id)``.
 
 Rounds are interleaved, every variant once per round in a rotating order, so drift on the
-machine hits all alike; the figure of a variant is its median per-call time over the rounds.
-HOME points at an empty folder for the run, so no symbl.conf of yours takes part.
+machine hits all alike; the figure of a variant is the median over the rounds of its mean time
+per call in the round. HOME points at an empty folder for the run, so no symbl.conf of yours
+takes part. About 15 s.
 
-Usage: python bench/credentials_bench.py [--calls 100] [--rounds 15]
+Usage: python bench/credentials_bench.py [--calls 100] [--rounds 21]
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def per_call(call: Callable[[], object], calls: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100, help="calls per variant and round")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=21)
     args = parser.parse_args()
     process, base_url = start_emulator()
     try:

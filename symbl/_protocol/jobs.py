@@ -7,7 +7,8 @@ from typing import Any
 
 from .checks import field
 from .errors import ProtocolError
-from .options import parse_timestamp
+from .options import parse_timestamp, to_query
+from .requests import Request
 
 MEDIA_KINDS = ("audio", "video")
 JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
@@ -25,6 +26,63 @@ def submission_path(kind: str, *, url: bool = False, conversation_id: str | None
 def job_path(job_id: str) -> str:
     """Where a job's status is read."""
     return f"/v1/job/{job_id}"
+
+
+def file_submission(
+    kind: str,
+    options: Mapping[str, Any],
+    content_type: str | None,
+    conversation_id: str | None = None,
+) -> Request:
+    """A recording uploaded as the body (§2.1): checked ``options`` go in the query. With a
+    conversation id it is appended to that conversation. It creates a job, so it is never
+    sent twice where the service may have acted on it."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    path = submission_path(kind, conversation_id=conversation_id)
+    return Request(
+        "POST" if conversation_id is None else "PUT",
+        path,
+        query=to_query(options),
+        headers=headers,
+        idempotent=False,
+    )
+
+
+def url_submission(
+    kind: str,
+    url: str,
+    body_options: Mapping[str, Any],
+    query_options: Mapping[str, Any],
+    conversation_id: str | None = None,
+) -> Request:
+    """A recording the service downloads (§2.1): the URL and checked options in the JSON body,
+    the few query-string options (diarization, §2.2) in the query."""
+    path = submission_path(kind, url=True, conversation_id=conversation_id)
+    return Request(
+        "POST" if conversation_id is None else "PUT",
+        path,
+        query=to_query(query_options),
+        json={"url": url, **body_options},
+        idempotent=False,
+    )
+
+
+def text_submission(
+    messages: Any, options: Mapping[str, Any], conversation_id: str | None = None
+) -> Request:
+    """A text conversation (§2.4): checked options and the checked messages in the body.
+
+    Raises:
+        ProtocolError: a message that breaks §2.4.
+    """
+    body = {**options, "messages": check_messages(messages)}
+    path = submission_path("text", conversation_id=conversation_id)
+    return Request("POST" if conversation_id is None else "PUT", path, json=body, idempotent=False)
+
+
+def job_status(job_id: str) -> Request:
+    """``GET /v1/job/{jobId}`` (§3)."""
+    return Request("GET", job_path(job_id))
 
 
 def check_messages(messages: Any) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 The SDK builds ``start_request``, ``modify_request`` and ``stop_request`` here and checks them
 with ``lenient=False``; the emulator checks what it receives with ``lenient=True``, which also
 admits what the old official client sends (``"speaker": null``, ``"trackers": null``, any
-``config`` keys, encodings in any case).
+``config`` keys, any ``languageCode`` string, encodings in any case).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 from .checks import field, is_number, no_unknown, non_empty_string, require_object
 from .errors import ProtocolError
 from .options import LANGUAGE_CODES, is_language, parse_timestamp
+from .requests import Request
 
 CONNECT_PATH = "/v1/endpoint:connect"
 #: What the live results socket of a call emits (PROTOCOL.md §5.4).
@@ -60,14 +61,14 @@ def event_path(connection_id: str) -> str:
 # --- builders -----------------------------------------------------------------------------------
 
 
-def start_body(
+def start(
     endpoint: Mapping[str, Any],
     actions: Any = None,
     data: Any = None,
     languages: Any = None,
     timezone: Any = None,
-) -> dict[str, Any]:
-    """The checked body of a start request; options left as None are not sent (``actions``
+) -> Request:
+    """The checked start request of a call; options left as None are not sent (``actions``
     always is, as a list).
 
     Raises:
@@ -82,11 +83,11 @@ def start_body(
         if value is not None:
             body[name] = value
     check_start(body)
-    return body
+    return Request("POST", CONNECT_PATH, json=body)
 
 
-def stop_body(connection_id: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The checked body of a stop request; ``extra`` may add ``actions`` or ``data`` but never
+def stop(connection_id: str, extra: Mapping[str, Any] | None = None) -> Request:
+    """The checked stop request of a call; ``extra`` may add ``actions`` or ``data`` but never
     replaces the operation or the connection id.
 
     Raises:
@@ -94,18 +95,18 @@ def stop_body(connection_id: str, extra: Mapping[str, Any] | None = None) -> dic
     """
     body = {**(extra or {}), "operation": "stop", "connectionId": connection_id}
     check_stop(body)
-    return body
+    return Request("POST", CONNECT_PATH, json=body)
 
 
-def speaker_event_body(event_type: Any, user: Any, timestamp: Any) -> dict[str, Any]:
-    """The checked body of a speaker event (§5.3).
+def speaker_event(path: str, event_type: Any, user: Any, timestamp: Any) -> Request:
+    """The checked speaker event (§5.3), posted to ``path`` (the call's ``eventUrl`` path).
 
     Raises:
         ProtocolError: a field breaks §5.3.
     """
     body = {"topic": "speaker", "type": event_type, "user": user, "timestamp": timestamp}
     check_speaker_event(body)
-    return body
+    return Request("POST", path, json=body)
 
 
 # --- checkers -----------------------------------------------------------------------------------

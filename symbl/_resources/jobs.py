@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
-from symbl._protocol.jobs import check_messages, submission_path
+from symbl._protocol import jobs
 from symbl._protocol.options import (
     MEDIA_OPTIONS,
     TEXT_OPTIONS,
@@ -30,7 +30,6 @@ from symbl._protocol.options import (
     URL_QUERY_OPTIONS,
     check_url,
     normalize,
-    to_query,
 )
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError, SymblError
@@ -83,9 +82,7 @@ class _MediaJobs(Resource):
             InvalidArgumentError: bad file, content type or option (nothing was sent).
             JobFailedError: ``wait=True`` and the service could not process the file.
         """
-        return self._upload(
-            "POST", None, file_path, credentials, content_type, wait, parameters, progress
-        )
+        return self._upload(None, file_path, credentials, content_type, wait, parameters, progress)
 
     def append_file(
         self,
@@ -104,7 +101,7 @@ class _MediaJobs(Resource):
         """
         conversation = path_id(conversation_id, "conversation_id")
         return self._upload(
-            "PUT", conversation, file_path, credentials, content_type, wait, parameters, progress
+            conversation, file_path, credentials, content_type, wait, parameters, progress
         )
 
     def process_url(
@@ -124,7 +121,7 @@ class _MediaJobs(Resource):
             parameters: more options; merged into the request body (the two diarization
                 options travel in the query string, as the service expects).
         """
-        return self._submit_url("POST", None, payload, credentials, wait, parameters)
+        return self._submit_url(None, payload, credentials, wait, parameters)
 
     def append_url(
         self,
@@ -139,11 +136,10 @@ class _MediaJobs(Resource):
         Arguments as :meth:`process_url`, plus ``conversation_id``, the conversation to extend.
         """
         conversation = path_id(conversation_id, "conversation_id")
-        return self._submit_url("PUT", conversation, payload, credentials, wait, parameters)
+        return self._submit_url(conversation, payload, credentials, wait, parameters)
 
     def _upload(
         self,
-        method: str,
         conversation_id: str | None,
         file_path: FilePath,
         credentials: CredentialsArgument,
@@ -156,25 +152,17 @@ class _MediaJobs(Resource):
         path = _readable_file(file_path)
         chosen = self._content_type(content_type, path)
         with checked_arguments():
-            query = to_query(normalize(parameters, MEDIA_OPTIONS, f"{where} parameters"))
+            options = normalize(parameters, MEDIA_OPTIONS, f"{where} parameters")
+        request = jobs.file_submission(self.media, options, chosen, conversation_id)
         _check_wait(wait)
         client = self._client_for(credentials)
-        headers = {"Content-Type": chosen} if chosen else {}
         with path.open("rb") as upload:
             body = upload if progress is None else _CountingReader(upload, progress)
-            answer = client.request(
-                method,
-                submission_path(self.media, conversation_id=conversation_id),
-                params=query,
-                body=body,
-                headers=headers,
-                idempotent=False,  # every submission, appends included, creates a job
-            )
+            answer = client.send(request, body=body)
         return _conversation(answer, client, wait)
 
     def _submit_url(
         self,
-        method: str,
         conversation_id: str | None,
         payload: Payload,
         credentials: CredentialsArgument,
@@ -196,16 +184,10 @@ class _MediaJobs(Resource):
         for name in query:
             del extra[name]
         _merge(body, extra, where)
+        request = jobs.url_submission(self.media, url, body, query, conversation_id)
         _check_wait(wait)
         client = self._client_for(credentials)
-        answer = client.request(
-            method,
-            submission_path(self.media, url=True, conversation_id=conversation_id),
-            params=to_query(query),
-            json={"url": url, **body},
-            idempotent=False,
-        )
-        return _conversation(answer, client, wait)
+        return _conversation(client.send(request), client, wait)
 
     def _content_type(self, given: str | None, path: Path) -> str | None:
         if given is None or given == "":
@@ -259,7 +241,7 @@ class Text(Resource):
             >>> conversation = symbl.Text.process(payload={"messages": [
             ...     {"payload": {"content": "Can we meet tomorrow?"}, "from": {"name": "Ann"}}]})
         """
-        return self._submit("POST", None, payload, credentials, content_type, wait, parameters)
+        return self._submit(None, payload, credentials, content_type, wait, parameters)
 
     def append(
         self,
@@ -272,12 +254,11 @@ class Text(Resource):
         """Add messages to an existing conversation; arguments as :meth:`process`."""
         conversation = path_id(conversation_id, "conversation_id")
         return self._submit(
-            "PUT", conversation, payload, credentials, "application/json", wait, parameters
+            conversation, payload, credentials, "application/json", wait, parameters
         )
 
     def _submit(
         self,
-        method: str,
         conversation_id: str | None,
         payload: Mapping[str, Any],
         credentials: CredentialsArgument,
@@ -294,20 +275,15 @@ class Text(Resource):
                 "{'messages': [{'payload': {'content': 'Hello'}}]}"
             )
         fields = dict(payload)
+        messages = fields.pop("messages")
         with checked_arguments():
-            messages = check_messages(fields.pop("messages"))
             body = normalize(fields, TEXT_OPTIONS, f"{where} payload")
             extra = normalize(parameters, TEXT_OPTIONS, f"{where} parameters")
-        _merge(body, extra, where)
+            _merge(body, extra, where)
+            request = jobs.text_submission(messages, body, conversation_id)
         _check_wait(wait)
         client = self._client_for(credentials)
-        answer = client.request(
-            method,
-            submission_path("text", conversation_id=conversation_id),
-            json={**body, "messages": messages},
-            idempotent=False,
-        )
-        return _conversation(answer, client, wait)
+        return _conversation(client.send(request), client, wait)
 
 
 def _readable_file(file_path: Any) -> Path:

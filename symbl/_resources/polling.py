@@ -17,11 +17,11 @@ import time
 from typing import Any, Callable
 
 from symbl import errors
+from symbl._protocol import jobs
 from symbl._transport.http import HttpClient
 
 logger = logging.getLogger("symbl")
 
-JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
 _GROWTH = 1.5
 # Failures worth polling through: the service or the network may recover before the deadline.
 # But not forever: one that failed every poll for this many longest intervals is taken to be gone.
@@ -75,12 +75,12 @@ class Job:
         """Ask the service for the job's status now, and record it."""
         if self._ended.is_set() and self._status in ("completed", "failed"):
             return self._status
-        answer = self.client.request("GET", f"/v1/job/{self.job_id}")
+        answer = self.client.send(jobs.job_status(self.job_id))
         status = answer.get("status") if isinstance(answer, dict) else None
-        if not isinstance(status, str) or status not in JOB_STATUSES:
+        if not isinstance(status, str) or status not in jobs.JOB_STATUSES:
             raise errors.SymblError(
                 f"job {self.job_id} has an unexpected status {status!r}; expected one of "
-                + ", ".join(JOB_STATUSES)
+                + ", ".join(jobs.JOB_STATUSES)
             )
         self._status = status
         if status == "completed":

@@ -113,9 +113,9 @@ class Telephony(Resource):
         """
         path_id(connection_id, "connection_id")
         with checked_arguments():
-            body = telephony.stop_body(str(connection_id), params)
+            request = telephony.stop(str(connection_id), params)
         client = self._client_for(credentials)
-        return Connection(client, client.request("POST", telephony.CONNECT_PATH, json=body))
+        return Connection(client, client.send(request))
 
     def _start(
         self,
@@ -129,9 +129,9 @@ class Telephony(Resource):
         if timezone is not None:
             timezone_offset(timezone)  # checks the name
         with checked_arguments(_ARGUMENTS):
-            body = telephony.start_body(endpoint, actions, data, languages, timezone)
+            request = telephony.start(endpoint, actions, data, languages, timezone)
         client = self._client_for(credentials)
-        return Connection(client, client.request("POST", telephony.CONNECT_PATH, json=body))
+        return Connection(client, client.send(request))
 
 
 class Connection:
@@ -281,13 +281,13 @@ class Connection:
         if isinstance(when, str):
             when = when.replace("+00:00", "Z")
         with checked_arguments({"type": "event_type"}):
-            body = telephony.speaker_event_body(event_type, user, when)
-        path = (
-            urlsplit(self.eventUrl).path
-            if self.eventUrl
-            else telephony.event_path(self.connectionId)
-        )
-        self._client.request("POST", path, json=body)
+            request = telephony.speaker_event(self._event_path(), event_type, user, when)
+        self._client.send(request)
+
+    def _event_path(self) -> str:
+        if self.eventUrl:
+            return urlsplit(self.eventUrl).path
+        return telephony.event_path(self.connectionId)
 
     def interrupt(self, deadline: float) -> None:
         """Stop before ``deadline`` (a ``time.monotonic()`` value); used on Ctrl+C."""
@@ -301,10 +301,8 @@ class Connection:
             return self
         try:
             with checked_arguments():
-                body = telephony.stop_body(self.connectionId, params)
-            answer = self._client.request(
-                "POST", telephony.CONNECT_PATH, json=body, timeout=timeout
-            )
+                request = telephony.stop(self.connectionId, params)
+            answer = self._client.send(request, timeout=timeout)
         except SymblError:
             if close_anyway:
                 self._live.close(timeout or 5.0)

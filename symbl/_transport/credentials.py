@@ -26,7 +26,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,8 @@ _CREDENTIAL_KEYS = {
 # How long after its modification time a symbl.conf may still change without its stat identity
 # changing: file timestamps can be this coarse (2 s on FAT, 1 s on ext3 or HFS+).
 _RECENT_NS = 2_000_000_000
+# How many places conf_paths() searches.
+_CONF_PLACES = 2
 # What os.stat raises when there is simply no file there (what Path.is_file() ignores).
 _ABSENT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 
@@ -73,19 +75,25 @@ class Credentials:
 
 def conf_paths() -> list[Path]:
     """Return the symbl.conf locations searched, in order: working directory, then home."""
-    key = (os.getcwd(), os.path.expanduser("~"))
-    paths = _conf_paths_seen.get(key)
-    if paths is None:
-        paths = (Path(key[0]) / CONF_NAME, Path.home() / CONF_NAME)
-        if len(_conf_paths_seen) >= 64:
-            _conf_paths_seen.clear()
-        _conf_paths_seen[key] = paths
-    return list(paths)
+    return [_conf_path(index) for index in range(_CONF_PLACES)]
 
 
-# conf_paths() per (working directory, home directory): building the Paths costs more than the
-# stat calls. Two threads racing here only build the same value twice.
-_conf_paths_seen: dict[tuple[str, str], tuple[Path, Path]] = {}
+# The symbl.conf Path per working directory and per home directory: building a Path costs more
+# than a stat. Two threads racing here only build the same value twice.
+_conf_path_in: tuple[dict[str, Path], dict[str, Path]] = ({}, {})
+
+
+def _conf_path(index: int) -> Path:
+    """``conf_paths()[index]``, alone: the home directory is often not needed."""
+    folder = os.getcwd() if index == 0 else os.path.expanduser("~")
+    seen = _conf_path_in[index]
+    path = seen.get(folder)
+    if path is None:
+        path = (Path(folder) if index == 0 else Path.home()) / CONF_NAME
+        if len(seen) >= 64:
+            seen.clear()
+        seen[folder] = path
+    return path
 
 
 def resolve_credentials(
@@ -147,13 +155,16 @@ def _credentials(
     found = _from_environment()
     if found is not None:
         return found
-    for conf in files:
+    for index in range(_CONF_PLACES):
+        conf = files.get(index)
+        if conf is None:
+            continue
         if conf.credentials_error:
             raise ConfigurationError(conf.credentials_error)
         if conf.credentials is not None:
             return conf.credentials
     searched = ["the credentials= argument", f"{ENV_APP_ID} / {ENV_APP_SECRET}"]
-    searched += [str(path) for path in files.paths]
+    searched += [str(files.path(index)) for index in range(_CONF_PLACES)]
     raise ConfigurationError(
         "No Symbl credentials found. Searched, in order: "
         + "; ".join(searched)
@@ -169,7 +180,10 @@ def _base_url(explicit: str | None, files: _ConfFiles) -> str:
     from_env = os.environ.get(ENV_BASE_URL)
     if from_env:
         return _clean_base_url(from_env, ENV_BASE_URL)
-    for conf in files:
+    for index in range(_CONF_PLACES):
+        conf = files.get(index)
+        if conf is None:
+            continue
         if conf.base_url_error:
             raise ConfigurationError(conf.base_url_error)
         if conf.base_url:
@@ -259,26 +273,27 @@ _parsed_lock = threading.Lock()
 
 
 class _ConfFiles:
-    """The symbl.conf files of one resolution: each is loaded when first needed, and once."""
+    """The symbl.conf files of one resolution, by their index in :func:`conf_paths`: each is
+    located and loaded when first needed, and once."""
+
+    __slots__ = ("_confs", "_paths")
 
     def __init__(self) -> None:
-        self._paths: list[Path] | None = None
-        self._loaded: list[_Conf | None] = []
+        self._paths: dict[int, Path] = {}
+        self._confs: dict[int, _Conf | None] = {}
 
-    @property
-    def paths(self) -> list[Path]:
-        if self._paths is None:
-            self._paths = conf_paths()
-        return self._paths
+    def path(self, index: int) -> Path:
+        path = self._paths.get(index)
+        if path is None:
+            path = self._paths[index] = _conf_path(index)
+        return path
 
-    def __iter__(self) -> Iterator[_Conf]:
-        """What the files that exist say, in search order."""
-        for index, path in enumerate(self.paths):
-            if index == len(self._loaded):
-                self._loaded.append(_load_conf(path))
-            conf = self._loaded[index]
-            if conf is not None:
-                yield conf
+    def get(self, index: int) -> _Conf | None:
+        """What the file says, or None when there is no file there."""
+        if index in self._confs:
+            return self._confs[index]
+        conf = self._confs[index] = _load_conf(self.path(index))
+        return conf
 
 
 def _load_conf(path: Path) -> _Conf | None:
