@@ -40,7 +40,7 @@ def no_unknown(value: Mapping[str, Any], known: Collection[str], path: str) -> N
         )
 
 
-def non_empty_string(value: Any, path: str) -> str:
+def non_empty_string(path: str, value: Any) -> str:
     """A string with something in it besides white space."""
     if not isinstance(value, str) or not value.strip():
         raise ProtocolError(f"{path} must be a non-empty string, not {value!r}", path)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from .checks import non_empty_string
 from .errors import ProtocolError
 from .names import camel_case
 
@@ -48,12 +49,6 @@ LANGUAGE_CODES = frozenset(
 )
 
 Check = Callable[[str, Any], Any]
-
-
-def _string(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ProtocolError(f"{name} must be a non-empty string, not {value!r}", name)
-    return value
 
 
 def boolean(name: str, value: Any) -> bool:
@@ -119,16 +114,16 @@ def _language(name: str, value: Any) -> str:
 
 def check_url(name: str, value: Any) -> str:
     """Check an absolute http(s) URL."""
-    parts = urlsplit(_string(name, value))
+    parts = urlsplit(non_empty_string(name, value))
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ProtocolError(f"{name} must be an absolute http(s) URL, not {value!r}", name)
     return str(value)
 
 
-def _strings(name: str, value: Any) -> list[str]:
+def non_empty_strings(name: str, value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)) or not value:
         raise ProtocolError(f"{name} must be a non-empty list of strings, not {value!r}", name)
-    return [_string(f"{name}[{index}]", item) for index, item in enumerate(value)]
+    return [non_empty_string(f"{name}[{index}]", item) for index, item in enumerate(value)]
 
 
 def _records(
@@ -156,16 +151,16 @@ def _records(
 def _trackers(name: str, value: Any) -> list[dict[str, Any]]:
     trackers = _records(name, value, ("name", "vocabulary"))
     for index, tracker in enumerate(trackers):
-        _string(f"{name}[{index}].name", tracker["name"])
-        _strings(f"{name}[{index}].vocabulary", tracker["vocabulary"])
+        non_empty_string(f"{name}[{index}].name", tracker["name"])
+        non_empty_strings(f"{name}[{index}].vocabulary", tracker["vocabulary"])
     return trackers
 
 
 def _entities(name: str, value: Any) -> list[dict[str, Any]]:
     entities = _records(name, value, ("customType", "text"), ("value", "type"))
     for index, entity in enumerate(entities):
-        _string(f"{name}[{index}].customType", entity["customType"])
-        _string(f"{name}[{index}].text", entity["text"])
+        non_empty_string(f"{name}[{index}].customType", entity["customType"])
+        non_empty_string(f"{name}[{index}].text", entity["text"])
     return entities
 
 
@@ -193,14 +188,14 @@ def _features(name: str, value: Any) -> dict[str, Any]:
             f'{name} must look like {{"featureList": ["insights", "callScore"]}}',
             name,
         )
-    _strings(f"{name}.featureList", features["featureList"])
+    non_empty_strings(f"{name}.featureList", features["featureList"])
     return features
 
 
 OPTIONS: dict[str, Check] = {
-    "name": _string,
+    "name": non_empty_string,
     "webhookUrl": check_url,
-    "customVocabulary": _strings,
+    "customVocabulary": non_empty_strings,
     "confidenceThreshold": _number(0.5, 1.0),
     "detectPhrases": boolean,
     "entities": _entities,

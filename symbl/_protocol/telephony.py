@@ -133,7 +133,7 @@ def check_start(body: Any, *, lenient: bool = False) -> dict[str, Any]:
     _check_data(body.get("data"))
     _check_languages(body.get("languages"), lenient)
     if "timezone" in body:
-        non_empty_string(body["timezone"], "timezone")
+        non_empty_string("timezone", body["timezone"])
     if not isinstance(body.get("pushSpeakerEvents", False), bool):
         raise ProtocolError("pushSpeakerEvents must be true or false", "pushSpeakerEvents")
     return dict(body)
