@@ -150,7 +150,7 @@ def run(base_url: str, conf_dir: Path, empty_dir: Path, calls: int, rounds: int)
         verdict = "" if name == variants[0][0] else f"  (target <= {TARGET}x: "
         if verdict:
             verdict += "met)" if ratio <= TARGET else "MISSED)"
-        print(f"  {name:<38} {medians[name] * 1e6:8.0f} us  {ratio:5.2f}x{verdict}")
+        print(f"  {name:<38} {medians[name] * 1e6:8.0f} us  {ratio:6.3f}x{verdict}")
 
 
 if __name__ == "__main__":
