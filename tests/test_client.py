@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -252,3 +254,40 @@ def test_unserialisable_body_is_rejected_before_sending(
     with pytest.raises(symbl.InvalidArgumentError, match="JSON"):
         client.request("POST", "/v1/process/text", json={"when": object()})
     assert not emu.requests("/v1/process/text")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_proxy_settings_come_from_the_environment_once_per_client(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    proxied = symbl.Client(emu.credentials, base_url=emu.base_url, max_retries=0)
+    with pytest.raises(symbl.APIConnectionError):
+        proxied.Conversations.get_conversation("1")
+    assert emu.requests() == []  # it went to the (absent) proxy, not to the emulator
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = symbl.Client(emu.credentials, base_url=emu.base_url, max_retries=0)
+    with pytest.raises(symbl.NotFoundError):
+        direct.Conversations.get_conversation("1")
+    # A client keeps what it read when it was made.
+    with pytest.raises(symbl.APIConnectionError):
+        proxied.Conversations.get_conversation("1")
+
+
+def test_a_netrc_entry_never_replaces_the_token(emu: Emulator, sealed_environment: Path) -> None:
+    netrc = Path(os.environ["HOME"]) / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password something\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    client = symbl.Client(emu.credentials, base_url=emu.base_url, max_retries=0)
+    with pytest.raises(symbl.NotFoundError):  # authenticated: the conversation is just absent
+        client.Conversations.get_conversation("1")
+    (lookup,) = emu.requests("/v1/conversations/1")
+    assert lookup.headers["authorization"].startswith("Bearer ")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import platform
 import random
 import threading
@@ -137,8 +138,7 @@ class HttpClient:
         self.job_timeout = job_timeout
         self._tokens = token_provider_for(self.base_url, self.credentials)
         self._derived: dict[Credentials, HttpClient] = {}
-        self._session = requests.Session()
-        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        self._session = _session_for(self.base_url)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -421,6 +421,25 @@ def reset_shared_clients() -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _session_for(base_url: str) -> requests.Session:
+    """A session for one base URL, with the environment's proxy and CA-bundle settings read
+    once, here.
+
+    With ``trust_env`` on, requests reads them again on every request (a scan of the whole
+    environment each time) and reads ``~/.netrc``, whose Basic credentials would replace the
+    token. Every request of a client goes to the same host, so reading them once is enough;
+    a changed environment is seen by clients made afterwards.
+    """
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return session
 
 
 def _check_positive(name: str, value: float) -> None:
