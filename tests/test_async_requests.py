@@ -100,8 +100,8 @@ def test_process_url_sends_payload_and_parameters_in_the_body(
 ) -> None:
     url = f"https://example.com/call.{'wav' if media == 'audio' else 'mp4'}"
     emu_env.register_media(url=url, transcript=[{"text": "Hello there.", "start": 0, "end": 1}])
-    facade = symbl.Audio if media == "audio" else symbl.Video
-    facade.process_url(
+    resource = symbl.Audio if media == "audio" else symbl.Video
+    resource.process_url(
         payload={"url": url, "name": "Demo"},
         parameters={
             "detect_phrases": True,
@@ -167,7 +167,7 @@ def test_credentials_argument_uses_that_account(
     assert only_request(emu, "/v1/process/text").app_id == "other-app"
 
 
-def test_a_bound_client_has_the_same_facades(emu: Emulator) -> None:
+def test_a_bound_client_has_the_same_resources(emu: Emulator) -> None:
     client = symbl.Client(emu.credentials, base_url=emu.base_url)
     conversation = client.Text.process(payload=MEETING)
     assert conversation.client is client

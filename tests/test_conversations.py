@@ -64,8 +64,8 @@ def test_each_getter_sends_its_request(
 ) -> None:
     cid = conversation.get_conversation_id()
     from_object = getattr(conversation, method)()
-    from_facade = getattr(symbl.Conversations, method)(cid)
-    assert from_object == from_facade
+    from_resource = getattr(symbl.Conversations, method)(cid)
+    assert from_object == from_resource
     assert key in from_object
     entries = emu_env.requests(f"/v1/conversations/{cid}")
     assert [(entry.method, entry.path, entry.query_string) for entry in entries] == [

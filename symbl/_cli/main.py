@@ -236,13 +236,13 @@ def run_process(args: argparse.Namespace) -> int:
         video = args.type == "video" or (
             args.type is None and Path(source).suffix.lower() in VIDEO_SUFFIXES
         )
-        facade = symbl.Video if video else symbl.Audio
+        resource = symbl.Video if video else symbl.Audio
         try:
             if source.startswith(("http://", "https://")):
-                conversation = facade.process_url(source, wait=False, parameters=parameters)
+                conversation = resource.process_url(source, wait=False, parameters=parameters)
             else:
                 bar = UploadBar(Path(source).name) if single else None
-                conversation = facade.process_file(
+                conversation = resource.process_file(
                     source, wait=False, parameters=parameters, progress=bar
                 )
             if not args.no_wait:

@@ -85,6 +85,6 @@ def token_provider_for(base_url: str, credentials: Credentials) -> TokenProvider
 
 
 def forget_tokens() -> None:
-    """Drop every cached token (see ``_client.reset_shared_clients``)."""
+    """Drop every cached token (see ``http.reset_shared_clients``)."""
     with _providers_lock:
         _providers.clear()
