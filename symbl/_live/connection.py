@@ -47,7 +47,7 @@ from symbl.errors import InvalidArgumentError, StreamingError, SymblError
 from . import interrupts as _interrupts
 from .events import Callback, EventDispatcher, parse_event
 
-__all__ = ["LiveConnection", "State"]
+__all__ = ["LiveConnection", "LiveConnectionOwner", "State"]
 
 
 class LiveConnection:
@@ -297,3 +297,24 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidArgumentError(f"handle_signals must be True or False, not {value!r}")
     return value
+
+
+class LiveConnectionOwner:
+    """What both connection types show of the core they hold (as ``_live``)."""
+
+    _live: LiveConnection
+
+    @property
+    def error(self) -> StreamingError | None:
+        """What ended the connection unexpectedly, if anything did."""
+        return self._live.error
+
+    @property
+    def handle_signals(self) -> bool:
+        """Whether Ctrl+C and the end of the program stop the connection; set False to opt
+        out."""
+        return self._live.handle_signals
+
+    @handle_signals.setter
+    def handle_signals(self, value: bool) -> None:
+        self._live.handle_signals = value

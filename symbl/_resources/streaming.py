@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Callable
 
 from symbl._live.audio import AudioData, Microphone, frames, read_wav, to_linear16
-from symbl._live.connection import LiveConnection
+from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
 from symbl._protocol.streaming import MAX_FRAME_BYTES
@@ -61,6 +61,8 @@ class Streaming(Resource):
         languages: Sequence[str] | None = None,
         timezone: str | None = None,
         trackers: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        handle_signals: bool = True,
     ) -> StreamingConnection:
         """Open a streaming connection, ready for audio.
 
@@ -74,18 +76,22 @@ class Streaming(Resource):
             languages: ``['en-US']``: the recognition language (one).
             timezone: an IANA name such as ``'America/New_York'``; sent as ``timezoneOffset``.
             trackers: ``[{'name': ..., 'vocabulary': [...]}]``.
+            handle_signals: whether Ctrl+C and the end of the program stop the stream (True);
+                False leaves stopping it to your program.
 
         Raises:
             InvalidArgumentError: a bad argument (nothing was sent).
             StreamingError: the connection could not be opened or the service refused it.
         """
         request = _start_request(speaker, insight_types, config, languages, timezone, trackers)
-        connection = StreamingConnection(self._client_for(credentials), request)
+        connection = StreamingConnection(
+            self._client_for(credentials), request, handle_signals=handle_signals
+        )
         connection._start()
         return connection
 
 
-class StreamingConnection:
+class StreamingConnection(LiveConnectionOwner):
     """A live streaming connection (made by ``symbl.Streaming.start_connection``).
 
     While it is open, Ctrl+C and the end of the program stop it cleanly (``stop_request``, then
@@ -159,20 +165,6 @@ class StreamingConnection:
         """``open``, ``closing`` or ``closed`` (also ``new``/``connecting`` while starting)."""
         return self._live.state.value
 
-    @property
-    def error(self) -> StreamingError | None:
-        """What ended the connection unexpectedly, if anything did."""
-        return self._live.error
-
-    @property
-    def handle_signals(self) -> bool:
-        """Whether Ctrl+C and the end of the program stop the stream; set False to opt out."""
-        return self._live.handle_signals
-
-    @handle_signals.setter
-    def handle_signals(self, value: bool) -> None:
-        self._live.handle_signals = value
-
     def subscribe(self, events: Mapping[str, Callable[[Any], object]]) -> None:
         """Call back on live events: ``{'message_response': callback, ...}``.
 
@@ -199,10 +191,7 @@ class StreamingConnection:
             InvalidArgumentError: audio of the wrong type or shape.
         """
         if self.encoding != "LINEAR16":
-            if (
-                not isinstance(data, (bytes, bytearray, memoryview))
-                or len(data) > MAX_FRAME_BYTES
-            ):
+            if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) > MAX_FRAME_BYTES:
                 raise InvalidArgumentError(
                     f"{self.encoding} audio goes as bytes, at most {MAX_FRAME_BYTES} per call"
                 )
@@ -259,11 +248,7 @@ class StreamingConnection:
             raise InvalidArgumentError(f"speed must be a positive number, not {speed!r}")
         audio = read_wav(path, self.sample_rate)
         # Paced audio goes in 100 ms frames, like a microphone; unpaced in the largest frames.
-        chunk = (
-            int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2
-            if realtime
-            else MAX_FRAME_BYTES
-        )
+        chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2 if realtime else MAX_FRAME_BYTES
         started = time.monotonic()
         try:
             for index, frame in enumerate(frames(audio, chunk)):

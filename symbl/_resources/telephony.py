@@ -21,10 +21,10 @@ from datetime import timezone as dt_timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from symbl._live.connection import LiveConnection
+from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._protocol import telephony
 from symbl._transport.http import HttpClient
-from symbl.errors import StreamingError, SymblError
+from symbl.errors import SymblError
 
 from .base import CredentialsArgument, Resource, checked_arguments, path_id, timezone_offset
 from .conversations import Conversation
@@ -52,6 +52,8 @@ class Telephony(Resource):
         data: Mapping[str, Any] | None = None,
         languages: Sequence[str] | None = None,
         timezone: str | None = None,
+        *,
+        handle_signals: bool = True,
     ) -> Connection:
         """Have Symbl dial a phone number (a phone, or a conference bridge).
 
@@ -66,6 +68,8 @@ class Telephony(Resource):
             data: e.g. ``{"session": {"name": "My Meeting"}}``.
             languages: ``["en-US"]``; the first is the call's language.
             timezone: an IANA name such as ``"America/New_York"`` (used in the summary).
+            handle_signals: whether Ctrl+C and the end of the program stop the call (True);
+                False leaves stopping it to your program.
 
         Raises:
             InvalidArgumentError: a bad argument (nothing was sent).
@@ -77,7 +81,9 @@ class Telephony(Resource):
         endpoint: dict[str, Any] = {"type": "pstn", "phoneNumber": number}
         if dtmf is not None:
             endpoint["dtmf"] = dtmf
-        return self._start(endpoint, credentials, actions, data, languages, timezone)
+        return self._start(
+            endpoint, credentials, actions, data, languages, timezone, handle_signals
+        )
 
     def start_sip(
         self,
@@ -88,18 +94,23 @@ class Telephony(Resource):
         data: Mapping[str, Any] | None = None,
         languages: Sequence[str] | None = None,
         timezone: str | None = None,
+        *,
+        handle_signals: bool = True,
     ) -> Connection:
         """Have Symbl join a call through a SIP URI.
 
         Args:
             uri: e.g. ``"sip:8002@sip.example.com"``.
             audio_config: e.g. ``{"encoding": "OPUS", "sampleRate": 48000, "sampleSize": 16}``.
-            credentials, actions, data, languages, timezone: as for :meth:`start_pstn`.
+            credentials, actions, data, languages, timezone, handle_signals: as for
+                :meth:`start_pstn`.
         """
         endpoint: dict[str, Any] = {"type": "sip", "uri": uri}
         if audio_config is not None:
             endpoint["audioConfig"] = audio_config
-        return self._start(endpoint, credentials, actions, data, languages, timezone)
+        return self._start(
+            endpoint, credentials, actions, data, languages, timezone, handle_signals
+        )
 
     def stop(
         self, connection_id: str, credentials: CredentialsArgument = None, **params: Any
@@ -125,16 +136,17 @@ class Telephony(Resource):
         data: Mapping[str, Any] | None,
         languages: Sequence[str] | None,
         timezone: str | None,
+        handle_signals: bool,
     ) -> Connection:
         if timezone is not None:
             timezone_offset(timezone)  # checks the name
         with checked_arguments(_ARGUMENTS):
             request = telephony.start(endpoint, actions, data, languages, timezone)
         client = self._client_for(credentials)
-        return Connection(client, client.send(request))
+        return Connection(client, client.send(request), handle_signals=handle_signals)
 
 
-class Connection:
+class Connection(LiveConnectionOwner):
     """A telephony connection: the call's ids, its live events, and its stop.
 
     Attributes:
@@ -193,20 +205,6 @@ class Connection:
     def conversation_id(self) -> str | None:
         """snake_case alias of ``conversationId``."""
         return self.conversationId
-
-    @property
-    def error(self) -> StreamingError | None:
-        """What ended the live socket unexpectedly, if anything did."""
-        return self._live.error
-
-    @property
-    def handle_signals(self) -> bool:
-        """Whether Ctrl+C and the end of the program stop the call; set False to opt out."""
-        return self._live.handle_signals
-
-    @handle_signals.setter
-    def handle_signals(self, value: bool) -> None:
-        self._live.handle_signals = value
 
     def to_dict(self) -> dict[str, Any]:
         """The connection's fields as the service names them."""

@@ -4,7 +4,8 @@
 and the account's token. :meth:`HttpClient.request` is the single request loop: it adds
 authentication, the timeout, bounded retries with backoff, DEBUG logging with secrets redacted,
 and maps every failure to a typed exception from :mod:`symbl.errors`. This is the only module
-that imports ``requests``.
+that imports ``requests``. :meth:`HttpClient.open_websocket` is likewise the one way a live
+connection opens its websocket: URL, token header, timeouts and one token refresh after a 401.
 """
 
 from __future__ import annotations

@@ -272,10 +272,11 @@ class WebSocketConnection:
         a callback) it starts the close and returns without waiting for the reader to end. A
         connection still in its handshake is closed at once: the handshake then gives up.
         """
-        if (
-            self.lifecycle.try_move(State.CLOSED, only_from=(State.NEW, State.CONNECTING))
-            is not None
-        ):
+        left = self.lifecycle.try_move(State.CLOSED, only_from=(State.NEW, State.CONNECTING))
+        if left is State.NEW:  # never to be opened: nothing else will release the wake-up pair
+            self._wake_in.close()
+            self._wake_out.close()
+        if left is not None:
             return
         # From open, or from closing when the owner marked the close as expected before
         # (e.g. while the protocol's stop ran): either way, one close frame goes out.

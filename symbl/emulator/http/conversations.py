@@ -343,4 +343,3 @@ def _custom_topics(
                 }
             )
     return extra
-
