@@ -218,11 +218,11 @@ class HttpClient:
             if refusal.status_code != 401:
                 return None
             self.invalidate_token(token)
-            return {"x-api-key": self.access_token()}
+            return {auth.TOKEN_HEADER: self.access_token()}
 
         connection = WebSocketConnection(
             self.websocket_url + path,
-            {"x-api-key": token},
+            {auth.TOKEN_HEADER: token},
             name=name,
             on_frame=on_frame,
             on_wake=on_wake,
