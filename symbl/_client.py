@@ -6,7 +6,7 @@ from ._resources.conversations import Conversations
 from ._resources.jobs import Audio, Text, Video
 from ._resources.streaming import Streaming
 from ._resources.telephony import Telephony
-from ._transport.http import HttpClient
+from ._transport.http import HttpClient, make_shared_clients
 
 
 class Client(HttpClient):
@@ -54,3 +54,6 @@ class Client(HttpClient):
     def Streaming(self) -> Streaming:
         """``symbl.Streaming`` bound to this client."""
         return Streaming(self)
+
+
+make_shared_clients(Client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,18 @@ def test_same_app_id_with_another_secret_does_not_reuse_the_token(emu: Emulator)
     impostor = symbl.Client({"app_id": emu.app_id, "app_secret": "guess"}, base_url=emu.base_url)
     with pytest.raises(symbl.AuthenticationError):
         impostor.access_token()
+
+
+def test_no_repr_shows_the_app_secret(sealed_environment: Path) -> None:
+    from symbl._protocol.auth import token_request
+    from symbl._transport import credentials
+
+    secret = "s3cret-that-must-not-show"
+    assert secret not in repr(token_request("app", secret))
+    (sealed_environment / "symbl.conf").write_text(
+        f"[credentials]\napp_id=app\napp_secret={secret}\n", encoding="utf-8"
+    )
+    found = credentials.resolve_credentials()
+    assert found.app_secret == secret
+    assert secret not in repr(found)
+    assert secret not in repr(credentials._parsed)  # the cache of parsed files

@@ -224,3 +224,33 @@ def test_conversations_belong_to_the_app_that_made_them(emu: Emulator, monkeypat
         symbl.Conversations.get_messages(
             mine.get_conversation_id(), credentials={"app_id": "other", "app_secret": "secret2"}
         )
+
+
+def test_a_member_id_goes_raw_in_the_body_and_escaped_in_the_path(
+    emu_env: Emulator, conversation: symbl.Conversation
+) -> None:
+    with pytest.raises(symbl.NotFoundError):  # no such member: the service says so
+        conversation.put_members("ann@example.com", {"name": "Ann"})
+    entry = last(emu_env)
+    assert entry.json == {"name": "Ann", "id": "ann@example.com"}
+    assert entry.path.endswith("/members/ann@example.com")  # as the server decoded it
+
+
+def test_conversation_methods_take_what_conversations_takes_but_the_id_and_credentials(
+    emu_env: Emulator, conversation: symbl.Conversation
+) -> None:
+    assert conversation.get_messages({"verbose": True}).messages[0].words
+    with pytest.raises(TypeError, match="unexpected keyword argument 'credentials'"):
+        conversation.get_messages(credentials=emu_env.credentials)
+    with pytest.raises(TypeError, match="takes 1 arguments but 2 were given"):
+        conversation.get_topics({}, {})
+    assert "conversation_id" not in (symbl.Conversation.get_messages.__doc__ or "")
+    assert "credentials" not in (symbl.Conversation.put_members.__doc__ or "")
+
+
+def test_conversations_of_the_shared_clients_have_a_full_client(
+    emu_env: Emulator, conversation: symbl.Conversation
+) -> None:
+    again = symbl.Conversation(conversation.get_conversation_id())
+    assert isinstance(again.client, symbl.Client)
+    assert again.client.Conversations.get_conversation(again.get_conversation_id()).id

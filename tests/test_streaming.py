@@ -309,3 +309,22 @@ def test_a_revoked_token_is_refreshed_for_the_handshake(emu_env: Emulator, conne
     assert connection.conversation is not None
     handshakes = emu_env.requests("/v1/streaming/")
     assert [entry.status for entry in handshakes] == [401, 101]
+
+
+def test_arguments_that_json_cannot_carry_are_refused_before_connecting(emu_env: Emulator) -> None:
+    with pytest.raises(symbl.InvalidArgumentError, match="not JSON"):
+        symbl.Streaming.start_connection(config={"meetingTitle": "x", "detectEntities": object()})
+    with pytest.raises(symbl.InvalidArgumentError, match="timezoneOffset"):
+        symbl.Streaming.start_connection(config={"timezoneOffset": float("nan")})
+    assert emu_env.streams() == []
+
+
+def test_trackers_and_insight_types_may_be_any_collections(emu_env: Emulator) -> None:
+    from types import MappingProxyType
+
+    tracker = MappingProxyType({"name": "Budget", "vocabulary": ["budget"]})
+    connection = symbl.Streaming.start_connection(insight_types={"question"}, trackers=(tracker,))
+    connection.stop()
+    start = emu_env.streams()[0]["start_request"]
+    assert start["trackers"] == [{"name": "Budget", "vocabulary": ["budget"]}]
+    assert start["insightTypes"] == ["question"]

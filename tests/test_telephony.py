@@ -307,3 +307,10 @@ def test_wait_from_inside_a_callback_is_a_clear_error(calls: Emulator) -> None:
     )
     assert connection.wait(timeout=10)
     assert errors and "called from a callback" in str(errors[0].__cause__)
+
+
+def test_a_bad_handle_signals_is_refused_before_the_call_is_placed(emu_env: Emulator) -> None:
+    with pytest.raises(symbl.InvalidArgumentError, match="handle_signals"):
+        symbl.Telephony.start_pstn("+14155550100", handle_signals="no")  # type: ignore[arg-type]
+    assert emu_env.requests(CONNECT) == []
+    assert emu_env.calls() == []

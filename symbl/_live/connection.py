@@ -47,7 +47,7 @@ from symbl.errors import InvalidArgumentError, StreamingError, SymblError
 from . import interrupts as _interrupts
 from .events import Callback, EventDispatcher, parse_event
 
-__all__ = ["LiveConnection", "LiveConnectionOwner", "State"]
+__all__ = ["LiveConnection", "LiveConnectionOwner", "State", "checked_signal_flag"]
 
 
 class LiveConnection:
@@ -91,7 +91,7 @@ class LiveConnection:
         self._on_event = on_event
         self._on_close = on_close
         self._daemon = daemon
-        self._handle_signals = _flag(handle_signals)
+        self._handle_signals = checked_signal_flag(handle_signals)
         self._dispatcher = EventDispatcher(events, kind)
         # Guards the claim of the stop and the swap of lifecycle and socket; never held while
         # waiting on the network.
@@ -99,6 +99,8 @@ class LiveConnection:
         self._lifecycle = Lifecycle()
         self._socket: WebSocketConnection | None = None
         self._stopping = False
+        # A close that came after the handshake but before the socket was stored here.
+        self._close_pending = False
         #: What ended the connection unexpectedly, if anything did.
         self.error: StreamingError | None = None
 
@@ -122,7 +124,7 @@ class LiveConnection:
 
     @handle_signals.setter
     def handle_signals(self, value: bool) -> None:
-        self._handle_signals = _flag(value)
+        self._handle_signals = checked_signal_flag(value)
         if not self._handle_signals:
             _interrupts.unregister(self)
         elif self.state in (State.CONNECTING, State.OPEN, State.CLOSING):
@@ -144,6 +146,7 @@ class LiveConnection:
                 raise StreamingError(f"this {self._kind} was stopped")
             if self._lifecycle.state is State.CLOSED:
                 self._lifecycle = Lifecycle()  # the last socket ended by itself: a new one
+                self._close_pending = False
             lifecycle = self._lifecycle
             if lifecycle.try_move(State.CONNECTING, only_from=(State.NEW,)) is None:
                 return False
@@ -166,6 +169,10 @@ class LiveConnection:
             raise
         with self._lock:
             self._socket = socket
+            close_now, self._close_pending = self._close_pending, False
+        if close_now:
+            self.close()
+            return True
         socket.wake()  # deliver what a subscribe before the opening is waiting for
         return True
 
@@ -229,6 +236,8 @@ class LiveConnection:
         """
         with self._lock:
             lifecycle, socket = self._lifecycle, self._socket
+            # Open, but its opener has not stored the socket yet: the opener closes it.
+            self._close_pending = socket is None
         closed_before_opening = (
             lifecycle.try_move(State.CLOSED, only_from=(State.NEW, State.CONNECTING)) is not None
         )
@@ -293,7 +302,8 @@ class LiveConnection:
         _interrupts.unregister(self)
 
 
-def _flag(value: Any) -> bool:
+def checked_signal_flag(value: Any) -> bool:
+    """``handle_signals`` checked: True or False, nothing else."""
     if not isinstance(value, bool):
         raise InvalidArgumentError(f"handle_signals must be True or False, not {value!r}")
     return value

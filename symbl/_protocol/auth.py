@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ProtocolError
-from .requests import Request
+from .request import Request
 
 TOKEN_PATH = "/oauth2/token:generate"
 #: The header a token travels in on REST calls and websocket handshakes (never the URL).

@@ -29,13 +29,15 @@ def require_object(value: Any, path: str, example: str) -> Mapping[str, Any]:
     return value
 
 
-def no_unknown(value: Mapping[str, Any], known: Collection[str], path: str) -> None:
-    """Refuse members of ``value`` outside ``known``, naming the first one."""
+def no_unknown(
+    value: Mapping[str, Any], known: Collection[str], path: str, root: str = "the message"
+) -> None:
+    """Refuse members of ``value`` outside ``known``, naming the first one; ``root`` is what
+    to call ``value`` in the message when it is the message itself (``path`` is "")."""
     unknown = sorted(str(key) for key in value if key not in known)
     if unknown:
         raise ProtocolError(
-            f"{path or 'the message'} has unknown keys {unknown}; it takes "
-            + ", ".join(sorted(known)),
+            f"{path or root} has unknown keys {unknown}; it takes " + ", ".join(sorted(known)),
             field(path, unknown[0]),
         )
 

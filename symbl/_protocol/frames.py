@@ -44,6 +44,19 @@ def is_sendable_close_code(code: object) -> bool:
     )
 
 
+def encode(message: Any) -> str:
+    """A client message as the JSON text frame that carries it.
+
+    Raises:
+        ProtocolError: the message holds something JSON cannot carry (NaN and infinity
+            included, which JSON does not have).
+    """
+    try:
+        return json.dumps(message, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"the message is not JSON: {exc}") from None
+
+
 def parse_event(frame: str | bytes) -> dict[str, Any] | None:
     """A frame the service sent, as an event dict with a string ``type``; None for the
     keep-alive answer.

@@ -8,7 +8,7 @@ from typing import Any
 from .checks import field
 from .errors import ProtocolError
 from .options import parse_timestamp, to_query
-from .requests import Request
+from .request import Request, segment
 
 MEDIA_KINDS = ("audio", "video")
 JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
@@ -16,16 +16,26 @@ MESSAGE_FIELDS = frozenset({"payload", "from", "duration"})
 DURATION_FIELDS = frozenset({"startTime", "endTime"})
 
 
+#: Where jobs are submitted, by kind (``audio``, ``video``, ``text``); the URL forms add
+#: :data:`URL_SUFFIX`, and an append adds ``/{conversation_id}`` (:data:`APPEND_SUFFIX`).
+PROCESS_PATH = "/v1/process/{kind}"
+URL_SUFFIX = "/url"
+APPEND_SUFFIX = "/{conversation_id}"
+JOB_PATH = "/v1/job/{job_id}"
+
+
 def submission_path(kind: str, *, url: bool = False, conversation_id: str | None = None) -> str:
     """Where a job is submitted: ``/v1/process/{audio|video|text}[/url][/{conversationId}]``
     (with a conversation id, the request appends to that conversation)."""
-    path = f"/v1/process/{kind}" + ("/url" if url else "")
-    return path if conversation_id is None else f"{path}/{conversation_id}"
+    path = PROCESS_PATH.format(kind=kind) + (URL_SUFFIX if url else "")
+    if conversation_id is None:
+        return path
+    return path + APPEND_SUFFIX.format(conversation_id=segment(conversation_id))
 
 
 def job_path(job_id: str) -> str:
     """Where a job's status is read."""
-    return f"/v1/job/{job_id}"
+    return JOB_PATH.format(job_id=segment(job_id))
 
 
 def file_submission(

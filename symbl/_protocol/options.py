@@ -241,11 +241,6 @@ _TIMESTAMP = re.compile(
 )
 
 
-def wire_name(name: str) -> str:
-    """The camelCase wire name of an option given as camelCase or snake_case."""
-    return camel_case(name)
-
-
 def normalize(parameters: Mapping[str, Any], allowed: frozenset[str], where: str) -> dict[str, Any]:
     """Check options and return them under their wire names, with Python-typed values.
 
@@ -263,7 +258,7 @@ def normalize(parameters: Mapping[str, Any], allowed: frozenset[str], where: str
     for given, value in parameters.items():
         if not isinstance(given, str):
             raise ProtocolError(f"{where} has a non-string key {given!r}", where)
-        name = wire_name(given)
+        name = camel_case(given)
         if name not in allowed:
             raise ProtocolError(
                 f"{where} has an unknown option {given!r}; this endpoint takes: "

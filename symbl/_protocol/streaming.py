@@ -15,6 +15,7 @@ from typing import Any
 from .checks import field, is_number, no_unknown, require_object
 from .errors import ProtocolError
 from .options import is_language
+from .request import segment
 
 #: What a streaming socket emits besides its lifecycle messages (§6.3).
 STREAMING_EVENTS = (
@@ -66,9 +67,16 @@ SPEECH_RECOGNITION_FIELDS = frozenset({"encoding", "sampleRateHertz"})
 SPEAKER_FIELDS = frozenset({"userId", "name"})
 
 
+#: Where a client streams audio (§6.1); the legacy path serves the same, and listeners of a
+#: stream connect to the Subscribe API (§6.4).
+STREAMING_PATH = "/v1/streaming/{connection_id}"
+LEGACY_STREAMING_PATH = "/v1/realtime/insights/{connection_id}"
+SUBSCRIBE_API_PATH = "/v1/subscribe/{connection_id}"
+
+
 def streaming_path(connection_id: str) -> str:
     """The path a client streams audio to (with the SDK's ``source`` tag)."""
-    return f"/v1/streaming/{connection_id}?source=python_sdk"
+    return STREAMING_PATH.format(connection_id=segment(connection_id)) + "?source=python_sdk"
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,13 @@ from typing import Any
 from .checks import field, is_number, no_unknown, non_empty_string, require_object
 from .errors import ProtocolError
 from .options import LANGUAGE_CODES, is_language, parse_timestamp
-from .requests import Request
+from .request import Request, segment
 
 CONNECT_PATH = "/v1/endpoint:connect"
+#: A call's live results socket (§5.4), its speaker-event URL and its event socket (§5.3).
+SUBSCRIBE_PATH = "/session/subscribe/{connection_id}"
+EVENT_PATH = "/v1/event/{connection_id}"
+EVENT_SOCKET_PATH = "/events/{connection_id}"
 #: What the live results socket of a call emits (PROTOCOL.md §5.4).
 TELEPHONY_EVENTS = (
     "transcript_response",
@@ -50,12 +54,12 @@ ACTION_FIELDS = frozenset({"invokeOn", "name", "parameters"})
 
 def subscribe_path(connection_id: str) -> str:
     """The path of a call's live results socket."""
-    return f"/session/subscribe/{connection_id}"
+    return SUBSCRIBE_PATH.format(connection_id=segment(connection_id))
 
 
 def event_path(connection_id: str) -> str:
     """The path speaker events of a call are posted to (its ``eventUrl``)."""
-    return f"/v1/event/{connection_id}"
+    return EVENT_PATH.format(connection_id=segment(connection_id))
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -86,7 +90,9 @@ def start(
     return Request("POST", CONNECT_PATH, json=body)
 
 
-def stop(connection_id: str, extra: Mapping[str, Any] | None = None) -> Request:
+def stop(
+    connection_id: str, extra: Mapping[str, Any] | None = None, where: str = "the stop request"
+) -> Request:
     """The checked stop request of a call; ``extra`` may add ``actions`` or ``data`` but never
     replaces the operation or the connection id.
 
@@ -94,7 +100,7 @@ def stop(connection_id: str, extra: Mapping[str, Any] | None = None) -> Request:
         ProtocolError: a field breaks §5.2.
     """
     body = {**(extra or {}), "operation": "stop", "connectionId": connection_id}
-    check_stop(body)
+    check_stop(body, where=where)
     return Request("POST", CONNECT_PATH, json=body)
 
 
@@ -139,14 +145,14 @@ def check_start(body: Any, *, lenient: bool = False) -> dict[str, Any]:
     return dict(body)
 
 
-def check_stop(body: Any, *, lenient: bool = False) -> str:
+def check_stop(body: Any, *, lenient: bool = False, where: str = "the stop request") -> str:
     """Check a stop request (§5.2) and return its connection id.
 
     Raises:
         ProtocolError: naming the field at fault.
     """
-    body = require_object(body, "the stop request", '{"operation": "stop", ...}')
-    no_unknown(body, STOP_FIELDS, "")
+    body = require_object(body, where, '{"operation": "stop", ...}')
+    no_unknown(body, STOP_FIELDS, "", where)
     connection_id = body.get("connectionId")
     if not isinstance(connection_id, str) or not connection_id:
         raise ProtocolError("connectionId is required to stop a call", "connectionId")

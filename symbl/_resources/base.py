@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any, Optional
-from urllib.parse import quote
 
 from symbl._protocol.errors import ProtocolError
 from symbl._transport.http import HttpClient, client_for
@@ -42,7 +41,8 @@ class Resource:
 
 
 def path_id(value: Any, name: str) -> str:
-    """Check an id that goes into a URL path and return it URL-safe.
+    """Check an id that goes into a URL path and return it as text (the protocol core makes
+    it URL-safe where it goes into a path).
 
     Conversation ids are decimal strings, but the documentation's own sample passes an int, so
     ints are accepted too.
@@ -52,7 +52,7 @@ def path_id(value: Any, name: str) -> str:
     text = str(value).strip()
     if not text or _UNSAFE_ID.search(text):
         raise InvalidArgumentError(f"{name} {value!r} is not a valid id")
-    return quote(text, safe="")
+    return text
 
 
 @contextmanager

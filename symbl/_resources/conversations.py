@@ -17,17 +17,19 @@ Example:
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from typing import Any, Callable
 
 from symbl._protocol import conversations as wire
-from symbl._protocol.names import camel_case
-from symbl._protocol.requests import Request
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError
 
 from .base import EMPTY, CredentialsArgument, Resource, checked_arguments, mapping, path_id
 from .polling import Job
+
+# The docstring lines of the two arguments a Conversation fills in itself.
+_ARGUMENT_LINE = re.compile(r"\n *(conversation_id|credentials): [^\n]*")
 
 
 class Conversations(Resource):
@@ -154,8 +156,8 @@ class Conversations(Resource):
         """
         conversation = path_id(conversation_id, "conversation_id")
         member = path_id(members_id, "members_id")
-        with checked_arguments({"the member update": "put_members parameters"}):
-            request = wire.member_update(conversation, member, parameters)
+        with checked_arguments():
+            request = wire.member_update(conversation, member, parameters, "put_members parameters")
         return self._client_for(credentials).send(request)
 
     def put_speakers_events(
@@ -174,7 +176,8 @@ class Conversations(Resource):
         """
         conversation = path_id(conversation_id, "conversation_id")
         with checked_arguments():
-            request = wire.speaker_events(conversation, parameters)
+            where = "put_speakers_events parameters"
+            request = wire.speaker_events(conversation, parameters, where)
         return self._client_for(credentials).send(request)
 
     def delete_conversation(
@@ -200,8 +203,9 @@ class Conversations(Resource):
             credentials: another account's credentials.
         """
         conversation = path_id(conversation_id, "conversation_id")
-        with checked_arguments({"the request": "get_formatted_transcript parameters"}):
-            request = wire.formatted_transcript(conversation, parameters)
+        with checked_arguments():
+            where = "get_formatted_transcript parameters"
+            request = wire.formatted_transcript(conversation, parameters, where)
         return self._client_for(credentials).send(request)
 
     def _read(
@@ -212,12 +216,9 @@ class Conversations(Resource):
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Any:
         conversation = path_id(conversation_id, "conversation_id")
-        flags = {
-            camel_case(str(flag)): value
-            for flag, value in mapping(parameters, f"get_{name} parameters").items()
-        }
+        where = f"get_{name} parameters"
         with checked_arguments():
-            request: Request = wire.reading(conversation, name, flags)
+            request = wire.reading(conversation, name, mapping(parameters, where), where)
         return self._client_for(credentials).send(request)
 
 
@@ -225,21 +226,25 @@ def _for_this_conversation(method: Callable[..., Any]) -> Callable[..., Any]:
     """``Conversations.<method>`` as a method of :class:`Conversation`: the conversation id is
     its own and its client carries the credentials, so both arguments go, and the others keep
     their names and order (``conversation.get_messages({'verbose': True})``)."""
+    name = method.__name__
     kept = [
         parameter
-        for name, parameter in inspect.signature(method).parameters.items()
-        if name not in ("self", "conversation_id", "credentials")
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.name not in ("self", "conversation_id", "credentials")
     ]
+    names = [parameter.name for parameter in kept]
 
     def for_this_conversation(self: Any, *args: Any, **kwargs: Any) -> Any:
         if len(args) > len(kept):
-            raise TypeError(f"{method.__name__}() takes {len(kept)} arguments, not {len(args)}")
-        named = dict(zip((parameter.name for parameter in kept), args))
-        return self._call(method.__name__, **named, **kwargs)
+            raise TypeError(f"{name}() takes {len(kept)} arguments but {len(args)} were given")
+        for keyword in kwargs:
+            if keyword not in names:
+                raise TypeError(f"{name}() got an unexpected keyword argument {keyword!r}")
+        return self._call(name, **dict(zip(names, args)), **kwargs)
 
-    for_this_conversation.__name__ = method.__name__
-    for_this_conversation.__qualname__ = f"Conversation.{method.__name__}"
-    for_this_conversation.__doc__ = method.__doc__
+    for_this_conversation.__name__ = name
+    for_this_conversation.__qualname__ = f"Conversation.{name}"
+    for_this_conversation.__doc__ = _ARGUMENT_LINE.sub("", method.__doc__ or "")
     self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     for_this_conversation.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [self_parameter, *kept], return_annotation=Any

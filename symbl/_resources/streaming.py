@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -34,6 +33,8 @@ from symbl._live.audio import AudioData, Microphone, frames, read_wav, to_linear
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
+from symbl._protocol.frames import encode
+from symbl._protocol.options import is_language
 from symbl._protocol.streaming import MAX_FRAME_BYTES
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError, StreamingError
@@ -274,7 +275,7 @@ class StreamingConnection(LiveConnectionOwner):
         # The first stopper sends the stop; the service's close that follows is expected.
         if self._live.begin_stop() and self._live.expect_close():
             try:
-                self._live.send(json.dumps(streaming.stop_request()))
+                self._live.send(encode(streaming.stop_request()))
             except StreamingError as exc:
                 logger.debug("stop_request not sent: %s", exc)
         if self._live.on_reader_thread():
@@ -296,7 +297,11 @@ class StreamingConnection(LiveConnectionOwner):
 
     def _start(self) -> None:
         self._live.open()
-        self._send(json.dumps(self._request))
+        try:
+            self._send(encode(self._request))
+        except BaseException:
+            self._live.close(timeout=1.0)
+            raise
         if not self._ready.wait(self._client.connect_timeout) or self.conversation is None:
             self._live.close(timeout=1.0)
             raise (
@@ -394,17 +399,24 @@ def _start_request(
         merged["languageCode"] = language
     if timezone is not None and isinstance(merged, dict):
         merged["timezoneOffset"] = timezone_offset(timezone)
+    if insight_types is not None and not isinstance(insight_types, (list, tuple)):
+        insight_types = list(insight_types)  # a set, a generator: any collection of names
+    if trackers is not None and isinstance(trackers, (list, tuple)):
+        trackers = [dict(item) if isinstance(item, Mapping) else item for item in trackers]
     with checked_arguments({"insightTypes": "insight_types"}):
-        return streaming.start_request(
-            insight_types,
-            merged,
-            None if speaker is None else _speaker(speaker),
-            None if trackers is None else list(trackers),
+        request = streaming.start_request(
+            insight_types, merged, None if speaker is None else _speaker(speaker), trackers
         )
+        encode(request)  # it must travel as JSON: refused now, not after connecting
+    return request
 
 
 def _language(languages: Sequence[str]) -> str:
-    if isinstance(languages, str) or len(languages) != 1:
+    if (
+        not isinstance(languages, (list, tuple))
+        or len(languages) != 1
+        or not is_language(languages[0])
+    ):
         raise InvalidArgumentError(
             "languages must be a list of one supported language code, e.g. ['en-US']"
         )

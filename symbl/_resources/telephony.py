@@ -21,7 +21,7 @@ from datetime import timezone as dt_timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from symbl._live.connection import LiveConnection, LiveConnectionOwner
+from symbl._live.connection import LiveConnection, LiveConnectionOwner, checked_signal_flag
 from symbl._protocol import telephony
 from symbl._transport.http import HttpClient
 from symbl.errors import SymblError
@@ -124,7 +124,7 @@ class Telephony(Resource):
         """
         path_id(connection_id, "connection_id")
         with checked_arguments():
-            request = telephony.stop(str(connection_id), params)
+            request = telephony.stop(str(connection_id), params, "Telephony.stop params")
         client = self._client_for(credentials)
         return Connection(client, client.send(request))
 
@@ -138,6 +138,7 @@ class Telephony(Resource):
         timezone: str | None,
         handle_signals: bool,
     ) -> Connection:
+        checked_signal_flag(handle_signals)
         if timezone is not None:
             timezone_offset(timezone)  # checks the name
         with checked_arguments(_ARGUMENTS):
@@ -299,7 +300,7 @@ class Connection(LiveConnectionOwner):
             return self
         try:
             with checked_arguments():
-                request = telephony.stop(self.connectionId, params)
+                request = telephony.stop(self.connectionId, params, "Connection.stop params")
             answer = self._client.send(request, timeout=timeout)
         except SymblError:
             if close_anyway:

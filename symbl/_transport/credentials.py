@@ -260,7 +260,7 @@ class _Parsed:
     """A parsed symbl.conf, with the bytes and ``stat`` identity it was parsed from."""
 
     conf: _Conf
-    raw: bytes
+    raw: bytes = field(repr=False)  # the whole file, secret included
     #: ``(st_mtime_ns, st_size, st_ino)`` of the file when ``raw`` was read.
     identity: tuple[int, int, int]
     #: ``time.time_ns()`` just before ``raw`` was last read (or re-read and found unchanged).

@@ -28,11 +28,17 @@ from urllib3.exceptions import NewConnectionError
 from symbl import errors
 from symbl._models.objects import SymblObject
 from symbl._protocol import auth
-from symbl._protocol.requests import Request
+from symbl._protocol.request import Request
 from symbl._version import __version__
 
 from .auth import GeneratedToken, forget_tokens, token_provider_for
-from .credentials import Credentials, resolve_base_url, resolve_credentials, websocket_base_url
+from .credentials import (
+    Credentials,
+    resolve_base_url,
+    resolve_credentials,
+    resolve_credentials_and_base_url,
+    websocket_base_url,
+)
 from .websocket import Frame, Lifecycle, WebSocketConnection
 
 logger = logging.getLogger("symbl")
@@ -387,6 +393,15 @@ class HttpClient:
 
 _clients: dict[tuple[str, Credentials], HttpClient] = {}
 _clients_lock = threading.Lock()
+# What the shared clients are: symbl.Client once the package is imported (that class binds
+# the resources, which sit above this layer, so it tells this module about itself).
+_shared_client_class: type[HttpClient] = HttpClient
+
+
+def make_shared_clients(client_class: type[HttpClient]) -> None:
+    """Make the shared clients instances of ``client_class`` from now on."""
+    global _shared_client_class
+    _shared_client_class = client_class
 
 
 def client_for(credentials: Mapping[str, Any] | None = None) -> HttpClient:
@@ -397,14 +412,12 @@ def client_for(credentials: Mapping[str, Any] | None = None) -> HttpClient:
     symbl.conf takes effect at once; clients (and their connections and tokens) are reused per
     (base URL, account).
     """
-    from .credentials import resolve_credentials_and_base_url
-
     resolved, base_url = resolve_credentials_and_base_url(credentials)
     key = (base_url, resolved)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = HttpClient(resolved, base_url=base_url)
+            client = _clients[key] = _shared_client_class(resolved, base_url=base_url)
         return client
 
 
@@ -450,7 +463,7 @@ def _check_positive(name: str, value: float) -> None:
 
 def _json_bytes(value: Any) -> bytes:
     try:
-        return json.dumps(value).encode("utf-8")
+        return json.dumps(value, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise errors.InvalidArgumentError(
             f"the request body is not JSON-serialisable: {exc}"

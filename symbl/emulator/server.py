@@ -1,6 +1,6 @@
 """Running the emulator: in-process on a background thread, or in the foreground.
 
-Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.http_admin`):
+Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.http.admin`):
 
 - :meth:`Emulator.set_live_transcript`: the words that new streaming sessions hear (as their
   audio arrives) and new calls play (in time scaled by the ``telephony_speed`` setting).
@@ -67,7 +67,8 @@ class Emulator:
         port: TCP port; 0 picks a free one (see :attr:`base_url`).
         apps: ``{app_id: app_secret}`` allowed to generate tokens; by default one app,
             ``emulator-app-id`` / ``emulator-app-secret``.
-        **settings: initial :class:`~symbl.emulator.state.Settings`, e.g. ``token_lifetime=1.0``.
+        **settings: initial :class:`~symbl.emulator.stores.settings.Settings`, e.g.
+            ``token_lifetime=1.0``.
     """
 
     def __init__(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from aiohttp import web
@@ -12,15 +10,15 @@ from symbl._protocol import conversations as wire
 from symbl.emulator.engine import insights, reports
 from symbl.emulator.engine.callscore import call_score
 from symbl.emulator.stores.conversations import ConversationNotFoundError, StoredConversation
+from symbl.emulator.stores.live import summary_url
 
 from .common import ApiError, app_id_of, json_response, protocol_errors_as_400, read_json, state_of
 from .jobs import CONVERSATION_NOT_FOUND
 
 routes = web.RouteTableDef()
 
-BASE = "/v1/conversations"
-ONE = BASE + "/{conversation_id:[^/]+}"
-SUMMARY_UI = "https://meetinginsights.symbl.ai/meeting/#/"
+BASE = wire.CONVERSATIONS_PATH
+ONE = wire.CONVERSATION_PATH
 _MEMBER_UPDATED = (
     "Member with id: {member} for conversationId: {conversation} updated successfully! The update "
     "should be reflected in all messages and insights along with this conversation"
@@ -178,7 +176,7 @@ async def get_members(request: web.Request) -> web.Response:
     return json_response({"members": [member.to_json() for member in members]})
 
 
-@routes.put(ONE + "/members/{member_id}")
+@routes.put(ONE + wire.MEMBER_SUFFIX)
 async def put_member(request: web.Request) -> web.Response:
     """Rename a member (and give it an email)."""
     conversation = _conversation(request)
@@ -277,7 +275,7 @@ async def post_experience(request: web.Request) -> web.Response:
     return json_response({"name": name, "url": summary_url(conversation.id) + suffix}, status=201)
 
 
-@routes.get(BASE + "/experiences/insights/details/{conversation_id}")
+@routes.get(wire.INSIGHTS_UI_PATH)
 async def get_insights_ui(request: web.Request) -> web.Response:
     """The insights UI link."""
     conversation = _conversation(request)
@@ -298,12 +296,6 @@ async def get_call_score_status(request: web.Request) -> web.Response:
     jobs = [job for job in state_of(request).jobs.all() if job.conversation_id == conversation.id]
     status = "in_progress" if state_of(request).jobs.busy(conversation.id) else "completed"
     return json_response({"jobId": jobs[-1].id if jobs else "", "status": status})
-
-
-def summary_url(conversation_id: str) -> str:
-    """A Summary UI address in the service's format (base64 of a small JSON document)."""
-    token = base64.b64encode(json.dumps({"sessionId": conversation_id}).encode()).decode()
-    return SUMMARY_UI + token
 
 
 def _call_scored(request: web.Request) -> StoredConversation:

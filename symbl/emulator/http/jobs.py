@@ -17,6 +17,7 @@ from typing import IO, Any
 import aiohttp
 from aiohttp import web
 
+from symbl._protocol import jobs
 from symbl._protocol import options as _options
 from symbl._protocol.jobs import check_messages
 from symbl.emulator.media import MediaInfo
@@ -27,6 +28,8 @@ from symbl.emulator.stores.processing import add_media, add_text, probe_upload, 
 from .common import STATE, ApiError, app_id_of, json_response, read_object, spool_body, state_of
 
 routes = web.RouteTableDef()
+_MEDIA = jobs.PROCESS_PATH.format(kind="{media:audio|video}")
+_TEXT = jobs.PROCESS_PATH.format(kind="text")
 
 CONVERSATION_NOT_FOUND = "The conversationId is either invalid or does not exist."
 _CONTENT_TYPES = {
@@ -45,8 +48,8 @@ _DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
 _WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
-@routes.post("/v1/process/{media:audio|video}")
-@routes.put("/v1/process/{media:audio|video}/{conversation_id}")
+@routes.post(_MEDIA)
+@routes.put(_MEDIA + jobs.APPEND_SUFFIX)
 async def submit_file(request: web.Request) -> web.Response:
     """Upload a recording: options in the query, the bytes as the body."""
     media = request.match_info["media"]
@@ -72,8 +75,8 @@ async def submit_file(request: web.Request) -> web.Response:
     return _accepted(request, conversation, work, options)
 
 
-@routes.post("/v1/process/{media:audio|video}/url")
-@routes.put("/v1/process/{media:audio|video}/url/{conversation_id}")
+@routes.post(_MEDIA + jobs.URL_SUFFIX)
+@routes.put(_MEDIA + jobs.URL_SUFFIX + jobs.APPEND_SUFFIX)
 async def submit_url(request: web.Request) -> web.Response:
     """A recording the emulator fetches from a URL (or finds registered for that URL)."""
     body = await read_object(request)
@@ -103,8 +106,8 @@ async def submit_url(request: web.Request) -> web.Response:
     return _accepted(request, conversation, work, options)
 
 
-@routes.post("/v1/process/text")
-@routes.put("/v1/process/text/{conversation_id}")
+@routes.post(_TEXT)
+@routes.put(_TEXT + jobs.APPEND_SUFFIX)
 async def submit_text(request: web.Request) -> web.Response:
     """A text conversation: messages and options in a JSON body."""
     body = await read_object(request)
@@ -119,7 +122,7 @@ async def submit_text(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/v1/job/{job_id}")
+@routes.get(jobs.JOB_PATH)
 async def get_job(request: web.Request) -> web.Response:
     """A job's status."""
     try:

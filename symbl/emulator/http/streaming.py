@@ -8,7 +8,8 @@ Authentication is the usual middleware's (header, Bearer, ``access_token`` query
 ``Sec-WebSocket-Protocol``): without a valid token the upgrade is refused with 401. An offered
 subprotocol is echoed back, as the JS client requires. Text frames are JSON, except that
 ``__PING__`` is answered with ``__PONG__`` and a stop message may be the old Python client's
-repr ``{'type': 'stop_request'}``. What messages and audio do is :mod:`.streaming`'s business.
+repr ``{'type': 'stop_request'}``. What messages and audio do is the business of
+:mod:`symbl.emulator.stores.streaming`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import TypeVar
 
 from aiohttp import WSMsgType, web
 
-from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL, parse_client_message
+from symbl._protocol import streaming
+from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL, PING, PONG, parse_client_message
 from symbl.emulator.stores.live import JSON, error_message
 from symbl.emulator.stores.streaming import SessionNotFoundError, StreamClient, StreamStore
 
@@ -33,7 +35,6 @@ logger = logging.getLogger("symbl.emulator")
 routes = web.RouteTableDef()
 
 T = TypeVar("T")
-PING, PONG = "__PING__", "__PONG__"
 CONNECTION_NOT_FOUND = "The connectionId is either invalid or does not exist."
 # Frames above the 8192-byte limit are still read (and answered with an error message);
 # beyond this the socket is closed with 1009, as aiohttp does.
@@ -158,14 +159,14 @@ async def serve_websocket(
     return socket
 
 
-@routes.get("/v1/streaming/{connection_id}")
-@routes.get("/v1/realtime/insights/{connection_id}")
+@routes.get(streaming.STREAMING_PATH)
+@routes.get(streaming.LEGACY_STREAMING_PATH)
 async def stream(request: web.Request) -> web.StreamResponse:
     """A sender socket of a streaming session."""
     return await _serve(request, subscriber=False)
 
 
-@routes.get("/v1/subscribe/{connection_id}")
+@routes.get(streaming.SUBSCRIBE_API_PATH)
 async def subscribe(request: web.Request) -> web.StreamResponse:
     """A read-only socket of a live streaming session."""
     return await _serve(request, subscriber=True)

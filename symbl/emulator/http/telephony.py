@@ -34,7 +34,7 @@ from .streaming import CONNECTION_NOT_FOUND, WebSocketSink, serve_websocket
 routes = web.RouteTableDef()
 
 
-@routes.post("/v1/endpoint:connect")
+@routes.post(telephony.CONNECT_PATH)
 async def connect(request: web.Request) -> web.Response:
     """Start or stop a call."""
     body = await read_json(request)
@@ -73,7 +73,7 @@ async def push_event(request: web.Request) -> web.Response:
     return json_response({})
 
 
-@routes.get("/events/{connection_id}")
+@routes.get(telephony.EVENT_SOCKET_PATH)
 async def event_socket(request: web.Request) -> web.StreamResponse:
     """Speaker events as JSON text frames, one per frame."""
     calls = state_of(request).calls
@@ -94,7 +94,7 @@ async def event_socket(request: web.Request) -> web.StreamResponse:
     return await serve_websocket(request, attach, on_message, lambda s: calls.leave(call, s))
 
 
-@routes.get("/session/subscribe/{connection_id}")
+@routes.get(telephony.SUBSCRIBE_PATH)
 async def subscribe(request: web.Request) -> web.StreamResponse:
     """The live results of a call."""
     calls = state_of(request).calls
@@ -130,8 +130,9 @@ def _connection(request: web.Request, call: Call) -> JSON:
     """The connection object, with URLs on this emulator."""
     scheme = "wss" if request.scheme == "https" else "ws"
     return {
-        "eventUrl": f"{request.scheme}://{request.host}/v1/event/{call.connection_id}",
-        "resultWebSocketUrl": f"{scheme}://{request.host}/events/{call.connection_id}",
+        "eventUrl": f"{request.scheme}://{request.host}" + telephony.event_path(call.connection_id),
+        "resultWebSocketUrl": f"{scheme}://{request.host}"
+        + telephony.EVENT_SOCKET_PATH.format(connection_id=call.connection_id),
         "conversationId": call.conversation_id,
         "connectionId": call.connection_id,
     }

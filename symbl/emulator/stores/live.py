@@ -14,7 +14,7 @@ session honestly hears nothing.
 - :class:`LiveAnalyser` turns a final line into the insight frames of PROTOCOL.md §6.3
   (``message_response`` with one message per sentence, ``insight_response``,
   ``topic_response`` for topics not seen before, ``tracker_response``) and appends the line to
-  the session's :class:`~symbl.emulator.conversations.StoredConversation`.
+  the session's :class:`~symbl.emulator.stores.conversations.StoredConversation`.
 - :class:`Sink` is what a store sends frames through (the HTTP layer implements it over a
   websocket); :class:`SocketRegistry` knows every live one, to drop or close them all.
 """
