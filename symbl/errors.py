@@ -21,6 +21,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AudioDeviceError",
+    "AudioNotDeliveredError",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -198,6 +199,21 @@ class StreamingError(SymblError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class AudioNotDeliveredError(StreamingError):
+    """Audio the SDK accepted could not be delivered: the connection broke and its replay
+    buffer filled up, or reconnecting gave up. Nothing is dropped silently.
+
+    Attributes:
+        undelivered_bytes: how much accepted audio never reached the service.
+        undelivered_seconds: the same, in seconds of audio at the connection's format.
+    """
+
+    def __init__(self, message: str, *, undelivered_bytes: int, undelivered_seconds: float) -> None:
+        super().__init__(message)
+        self.undelivered_bytes = undelivered_bytes
+        self.undelivered_seconds = undelivered_seconds
 
 
 class AudioDeviceError(SymblError):

@@ -25,6 +25,7 @@ PUBLIC_NAMES = {
     "APIStatusError",
     "APITimeoutError",
     "AudioDeviceError",
+    "AudioNotDeliveredError",
     "AuthenticationError",
     "BadRequestError",
     "Client",

@@ -37,10 +37,12 @@ def handshake_statuses(emu: Emulator, path: str) -> list[int | None]:
     return [entry.status for entry in emu.requests(path)]
 
 
-def subscribed_call(emu: Emulator, events: dict[str, Any]) -> symbl.Connection:
+def subscribed_call(
+    emu: Emulator, events: dict[str, Any], reconnect: bool = True
+) -> symbl.Connection:
     """A call with its live socket open (and known to the emulator's test controls, which
     it is from the moment the emulator logs the upgrade)."""
-    connection = symbl.Telephony.start_pstn(phone_number=PHONE)
+    connection = symbl.Telephony.start_pstn(phone_number=PHONE, reconnect=reconnect)
     connection.subscribe(events)
     assert wait_until(lambda: handshake_statuses(emu, SUBSCRIBE) == [101])
     return connection
@@ -55,7 +57,7 @@ def token_requests(emu: Emulator) -> int:
 
 def test_a_stream_closed_with_1011_reports_the_code(emu_env: Emulator) -> None:
     errors: list[BaseException] = []
-    connection = symbl.Streaming.start_connection()
+    connection = symbl.Streaming.start_connection(reconnect=False)
     connection.subscribe({"error": errors.append})
     assert emu_env.close_websockets(STREAMING, code=1011, reason="recognizer crashed") == 1
     assert wait_until(lambda: errors, timeout=5)
@@ -72,7 +74,7 @@ def test_a_stream_closed_with_1011_reports_the_code(emu_env: Emulator) -> None:
 
 def test_a_call_socket_closed_with_1011_reports_the_code(calls: Emulator) -> None:
     errors: list[BaseException] = []
-    connection = subscribed_call(calls, {"error": errors.append})
+    connection = subscribed_call(calls, {"error": errors.append}, reconnect=False)
     assert calls.close_websockets(SUBSCRIBE, code=1011) == 1
     assert wait_until(lambda: errors, timeout=5)
     assert isinstance(errors[0], symbl.StreamingError) and "1011" in str(errors[0])
@@ -177,7 +179,14 @@ def test_a_second_401_on_the_handshake_is_raised_not_retried(calls: Emulator, ki
 
 
 def test_the_lifecycle_allows_only_its_transitions() -> None:
-    assert [state.value for state in State] == ["new", "connecting", "open", "closing", "closed"]
+    assert [state.value for state in State] == [
+        "new",
+        "connecting",
+        "open",
+        "reconnecting",
+        "closing",
+        "closed",
+    ]
     lifecycle = Lifecycle()
     with pytest.raises(symbl.StreamingError, match="a new connection cannot become open"):
         lifecycle.move(State.OPEN)

@@ -58,6 +58,8 @@ def test_start_connection_is_connected_and_sent_start_request(
             "languageCode": "en-US",
             "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 16000},
         },
+        # The conversation survives a dropped socket for a minute: time to reconnect.
+        "noConnectionTimeout": 60,
     }
     (handshake,) = emu_env.requests(f"/v1/streaming/{connection.connectionId}")
     assert handshake.websocket
@@ -79,6 +81,10 @@ def test_start_request_with_every_option(emu_env: Emulator, connections) -> None
         languages=["en-GB"],
         timezone="UTC",
         trackers=[{"name": "Budget", "vocabulary": ["budget", "cost"]}],
+        no_connection_timeout=300,
+        disconnect_on_stop_request=True,
+        disconnect_on_stop_request_timeout=30,
+        custom_vocabulary=("Symbl", "standup"),
     )
     (stream,) = emu_env.streams()
     assert stream["start_request"] == {
@@ -93,6 +99,10 @@ def test_start_request_with_every_option(emu_env: Emulator, connections) -> None
         },
         "speaker": {"userId": "jane@example.com", "name": "Jane"},
         "trackers": [{"name": "Budget", "vocabulary": ["budget", "cost"]}],
+        "noConnectionTimeout": 300,
+        "disconnectOnStopRequest": True,
+        "disconnectOnStopRequestTimeout": 30,
+        "customVocabulary": ["Symbl", "standup"],
     }
 
 
@@ -266,7 +276,7 @@ def test_context_manager_stops(emu_env: Emulator) -> None:
 
 def test_a_dropped_socket_is_a_streaming_error_not_a_hang(emu_env: Emulator) -> None:
     errors: list[BaseException] = []
-    connection = symbl.Streaming.start_connection()
+    connection = symbl.Streaming.start_connection(reconnect=False)
     connection.subscribe({"error": errors.append})
     emu_env.drop_websockets("/v1/streaming/")
     assert wait_until(lambda: connection.state == "closed", timeout=5)
@@ -281,7 +291,7 @@ def test_a_dropped_socket_is_a_streaming_error_not_a_hang(emu_env: Emulator) -> 
 
 
 def test_dropped_socket_while_streaming_a_file_raises(emu_env: Emulator) -> None:
-    connection = symbl.Streaming.start_connection()
+    connection = symbl.Streaming.start_connection(reconnect=False)
     threading.Timer(0.3, emu_env.drop_websockets, args=("/v1/streaming/",)).start()
     with pytest.raises(symbl.StreamingError):
         connection.send_audio_from_file(SAMPLE, realtime=True)

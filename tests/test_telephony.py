@@ -263,7 +263,7 @@ def test_connection_prints_its_ids(calls: Emulator) -> None:
 def test_dropped_subscribe_socket_reports_a_streaming_error(calls: Emulator) -> None:
     calls.set_live_transcript([])
     errors: list[BaseException] = []
-    connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
+    connection = symbl.Telephony.start_pstn(phone_number="+14155550100", reconnect=False)
     connection.subscribe({"error": errors.append})
     calls.drop_websockets("/session/subscribe/")
     assert wait_until(lambda: errors, timeout=5)
@@ -288,7 +288,7 @@ def test_a_failed_stop_can_be_retried(calls: Emulator) -> None:
 def test_subscribing_again_after_a_drop_resumes_events(calls: Emulator) -> None:
     calls.set_live_transcript([])
     errors: list[BaseException] = []
-    connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
+    connection = symbl.Telephony.start_pstn(phone_number="+14155550100", reconnect=False)
     connection.subscribe({"error": errors.append})
     calls.drop_websockets("/session/subscribe/")
     assert wait_until(lambda: errors, timeout=5)

@@ -84,46 +84,218 @@ def frames(data: bytes, limit: int = MAX_FRAME_BYTES) -> Iterator[bytes]:
 def read_wav(path: str | Path, sample_rate: int) -> bytes:
     """A WAV file's audio as mono LINEAR16 at ``sample_rate`` (mixed down and resampled).
 
-    Raises:
-        InvalidArgumentError: the file is missing or not a PCM WAV file.
-    """
-    import numpy as np
+    The whole file is returned at once; :class:`WavFile` reads it block by block instead.
 
-    try:
-        with wave.open(str(path), "rb") as reader:
-            width, channels, rate = (
-                reader.getsampwidth(),
-                reader.getnchannels(),
-                reader.getframerate(),
-            )
-            raw = reader.readframes(reader.getnframes())
-    except FileNotFoundError:
-        raise InvalidArgumentError(f"{path} does not exist") from None
-    except (wave.Error, EOFError) as exc:
-        raise InvalidArgumentError(f"{path} is not a PCM WAV file: {exc}") from exc
-    if (width, channels, rate) == (2, 1, sample_rate):
-        return raw  # already LINEAR16 at the right rate: WAV data is little-endian
-    if width == 1:
-        samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width in (2, 4):
-        dtype = "<i2" if width == 2 else "<i4"
-        samples = np.frombuffer(raw, dtype).astype(np.float32) / float(2 ** (8 * width - 1))
-    else:
-        raise InvalidArgumentError(f"{path} has {8 * width}-bit samples; use 8, 16 or 32-bit PCM")
-    samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != sample_rate:
-        samples = resample(samples, rate, sample_rate)
-    return to_linear16(samples)
+    Raises:
+        InvalidArgumentError: the file is missing, a directory, unreadable, or not a PCM WAV file.
+    """
+    with WavFile(path, sample_rate) as wav:
+        return b"".join(wav.blocks())
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Linear-interpolation resampling: plenty for speech recognition input."""
+    """Linear-interpolation resampling: plenty for speech recognition input.
+
+    :class:`Resampler` gives the same samples for audio that comes in blocks.
+    """
     import numpy as np
 
     count = round(len(samples) * to_rate / from_rate)
     positions = np.arange(count) * (from_rate / to_rate)
     resampled: np.ndarray = np.interp(positions, np.arange(len(samples)), samples)
     return resampled.astype(np.float32)
+
+
+class Resampler:
+    """:func:`resample` for audio that comes in blocks, with the same result.
+
+    Output sample ``k`` sits at input position ``k * from_rate / to_rate`` and interpolates the
+    two input samples around it, exactly as :func:`resample` does for the whole signal. Each
+    :meth:`push` returns the output samples whose inputs have arrived, and keeps the few input
+    samples the next ones still need; :meth:`flush` returns the last ones (those past the final
+    input sample repeat it, as :func:`resample` does). The concatenated output is identical to
+    resampling everything at once: no seams at block boundaries, no drift.
+    """
+
+    def __init__(self, from_rate: int, to_rate: int) -> None:
+        import numpy as np
+
+        if from_rate <= 0 or to_rate <= 0:
+            raise InvalidArgumentError(
+                f"sample rates must be positive, not {from_rate} and {to_rate}"
+            )
+        self.from_rate = from_rate
+        self.to_rate = to_rate
+        self._step = from_rate / to_rate
+        self._received = 0  # input samples so far
+        self._emitted = 0  # output samples so far
+        self._tail: np.ndarray = np.zeros(0, np.float32)  # inputs still needed, ending the input
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Take the next input samples (mono); return the output samples now complete."""
+        import numpy as np
+
+        if not len(samples):
+            return np.zeros(0, np.float32)
+        known = np.concatenate((self._tail, np.asarray(samples, np.float32)))
+        self._received += len(samples)
+        # However long the input turns out to be, it gives at least this many output samples.
+        limit = round(self._received * self.to_rate / self.from_rate)
+        positions = np.arange(self._emitted, max(limit, self._emitted)) * self._step
+        ready = int(np.searchsorted(positions, self._received - 1, side="right"))
+        return self._interpolate(positions[:ready], known)
+
+    def flush(self) -> np.ndarray:
+        """The output samples left once the input has ended."""
+        import numpy as np
+
+        count = round(self._received * self.to_rate / self.from_rate)
+        positions = np.arange(self._emitted, max(count, self._emitted)) * self._step
+        return self._interpolate(positions, self._tail)
+
+    def _interpolate(self, positions: np.ndarray, known: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        if not len(known):
+            return np.zeros(0, np.float32)
+        first = self._received - len(known)  # the input index of known[0]
+        # np.interp's arithmetic (in float64, from absolute positions), without its search:
+        # the two samples around each position are known by index. Positions past the last
+        # sample take its value, as np.interp does.
+        left = np.floor(positions)
+        index = (left - first).astype(np.intp)
+        last = len(known) - 1
+        before = known[np.minimum(index, last)].astype(np.float64)
+        after = known[np.minimum(index + 1, last)].astype(np.float64)
+        resampled: np.ndarray = (after - before) * (positions - left) + before
+        self._emitted += len(positions)
+        # Keep the input from the one before the next output's position (at least the last).
+        keep_from = min(int(self._emitted * self._step), self._received - 1)
+        self._tail = known[max(keep_from, first) - first :].copy()
+        return resampled.astype(np.float32)
+
+
+class WavFile:
+    """A PCM WAV file read block by block as mono LINEAR16 at ``sample_rate``.
+
+    Opening checks the file (it exists, is a PCM WAV with 8, 16 or 32-bit samples), so a bad
+    file is refused before anything is sent. :meth:`blocks` then reads ``block_seconds`` of the
+    file at a time, mixes it down to mono and resamples it with a :class:`Resampler`: memory
+    stays flat whatever the file's length, and the audio equals :func:`read_wav`'s.
+
+    Args:
+        path: the WAV file.
+        sample_rate: the rate to deliver, in frames per second.
+        block_seconds: how much of the file to read at a time.
+
+    Raises:
+        InvalidArgumentError: the file is missing, a directory, unreadable, or not a PCM WAV file.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int, block_seconds: float = 0.5) -> None:
+        self.path = path
+        self.sample_rate = sample_rate
+        try:
+            self._reader = wave.open(str(path), "rb")  # noqa: SIM115 (closed by close())
+        except FileNotFoundError:
+            raise InvalidArgumentError(f"{path} does not exist") from None
+        except IsADirectoryError:
+            raise InvalidArgumentError(f"{path} is a directory, not a WAV file") from None
+        except (wave.Error, EOFError) as exc:
+            raise InvalidArgumentError(f"{path} is not a PCM WAV file: {exc}") from exc
+        except OSError as exc:
+            raise InvalidArgumentError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        self.width = self._reader.getsampwidth()
+        self.channels = self._reader.getnchannels()
+        self.rate = self._reader.getframerate()
+        if self.width not in (1, 2, 4):
+            self.close()
+            raise InvalidArgumentError(
+                f"{path} has {8 * self.width}-bit samples; use 8, 16 or 32-bit PCM"
+            )
+        if self.rate <= 0:
+            self.close()
+            raise InvalidArgumentError(f"{path} is not a PCM WAV file: its sample rate is 0")
+        self._block_frames = max(1, int(self.rate * block_seconds))
+
+    def __enter__(self) -> WavFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self._reader.close()
+
+    def blocks(self) -> Iterator[bytes]:
+        """The audio, block by block, as mono LINEAR16 at ``sample_rate``."""
+        if (self.width, self.channels, self.rate) == (2, 1, self.sample_rate):
+            # Already LINEAR16 at the right rate: WAV data is little-endian.
+            while raw := self._read():
+                yield raw
+            return
+        resampler = (
+            Resampler(self.rate, self.sample_rate) if self.rate != self.sample_rate else None
+        )
+        while raw := self._read():
+            samples = self._mono(raw)
+            if resampler is not None:
+                samples = resampler.push(samples)
+            if len(samples):
+                yield to_linear16(samples)
+        if resampler is not None:
+            tail = resampler.flush()
+            if len(tail):
+                yield to_linear16(tail)
+
+    def frames(self, limit: int = MAX_FRAME_BYTES) -> Iterator[bytes]:
+        """The audio in frames of ``limit`` bytes (an even number), the last one shorter: the
+        frames :func:`frames` would cut from :func:`read_wav`'s audio."""
+        step = limit - limit % 2
+        pending = bytearray()
+        for block in self.blocks():
+            if not pending and len(block) % step == 0:
+                yield from frames(block, step)  # no copy when the block holds whole frames
+                continue
+            pending += block
+            whole = len(pending) - len(pending) % step
+            for start in range(0, whole, step):
+                yield bytes(pending[start : start + step])
+            del pending[:whole]
+        if pending:
+            yield bytes(pending)
+
+    def _read(self) -> bytes:
+        """The next block of whole frames (empty at the end of the file)."""
+        raw = self._reader.readframes(self._block_frames)
+        size = self.width * self.channels
+        return raw[: len(raw) - len(raw) % size]  # a file cut mid-frame: drop the partial frame
+
+    def _mono(self, raw: bytes) -> np.ndarray:
+        """Samples as float32 in -1.0 .. 1.0, channels mixed down (their mean)."""
+        import numpy as np
+
+        if self.width == 1:
+            data = np.frombuffer(raw, np.uint8)  # unsigned, centred on 128
+            offset, scale = 128.0, 128.0
+        else:
+            data = np.frombuffer(raw, "<i2" if self.width == 2 else "<i4")
+            offset, scale = 0.0, float(2 ** (8 * self.width - 1))
+        # Sum the channels' integers, then scale once: for 8 and 16-bit stereo the sum is exact
+        # and the scale a power of two, so this is exactly the mean of the scaled channels.
+        mixed: np.ndarray = data[0 :: self.channels].astype(np.float32)
+        for channel in range(1, self.channels):
+            mixed += data[channel :: self.channels]
+        if offset:
+            mixed -= np.float32(offset * self.channels)
+        mixed /= np.float32(scale * self.channels)
+        return mixed
 
 
 def input_devices() -> list[dict[str, Any]]:
@@ -176,6 +348,7 @@ class Microphone:
         )
         self._stream: Any = None
         self.dropped_blocks = 0
+        self._reported_drops = 0
 
     def __enter__(self) -> Microphone:
         sounddevice = _sounddevice()
@@ -194,11 +367,15 @@ class Microphone:
             )
             self._stream.start()
         except sounddevice.PortAudioError as exc:
+            self._close()
             raise AudioDeviceError(
                 f"could not record from {info['name']!r} at {self.sample_rate} Hz mono int16: "
                 f"{exc}. The device may be busy or not support this rate; pick another with "
                 "device=N (see symbl.audio.input_devices()) or another sampleRateHertz"
             ) from exc
+        except BaseException:  # Ctrl+C while the device opens: leave no stream running
+            self._close()
+            raise
         return self
 
     def __exit__(
@@ -207,28 +384,37 @@ class Microphone:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
+        self._close()
 
     def read(self, timeout: float) -> bytes | None:
         """The next block, or None if none came within ``timeout`` seconds."""
+        dropped = self.dropped_blocks
+        if dropped != self._reported_drops and (
+            self._reported_drops == 0 or dropped // 100 > self._reported_drops // 100
+        ):
+            self._reported_drops = dropped
+            logger.warning("audio is not sent fast enough: %d blocks dropped", dropped)
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
 
+    def _close(self) -> None:
+        """Stop and close the stream; it is closed even if stopping is interrupted."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.stop()
+        finally:
+            stream.close()
+
     def _on_block(self, data: Any, frame_count: int, time_info: Any, status: Any) -> None:
-        # PortAudio's thread: copy and hand over, nothing else.
+        # PortAudio's thread: copy and hand over, nothing else (read() reports the drops).
         try:
             self._queue.put_nowait(bytes(data))
         except queue.Full:
             self.dropped_blocks += 1
-            if self.dropped_blocks == 1 or self.dropped_blocks % 100 == 0:
-                logger.warning(
-                    "audio is not sent fast enough: %d blocks dropped", self.dropped_blocks
-                )
 
 
 def _sounddevice() -> Any:

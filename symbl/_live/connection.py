@@ -35,11 +35,14 @@ and the lifecycle messages a stream follows.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from symbl._models.objects import SymblObject
+from symbl._models.objects import SymblObject, to_symbl
+from symbl._protocol.frames import RECONNECTABLE_CLOSE_CODES
 from symbl._transport.http import HttpClient
 from symbl._transport.websocket import Frame, Lifecycle, State, WebSocketConnection
 from symbl.errors import InvalidArgumentError, StreamingError, SymblError
@@ -47,7 +50,20 @@ from symbl.errors import InvalidArgumentError, StreamingError, SymblError
 from . import interrupts as _interrupts
 from .events import Callback, EventDispatcher, parse_event
 
-__all__ = ["LiveConnection", "LiveConnectionOwner", "State", "checked_signal_flag"]
+__all__ = [
+    "RECONNECT_EVENTS",
+    "LiveConnection",
+    "LiveConnectionOwner",
+    "State",
+    "checked_signal_flag",
+]
+
+#: The connection's own events besides ``error``: a drop being recovered, and its recovery.
+RECONNECT_EVENTS = ("reconnecting", "reconnected")
+# Reconnection backoff: the first wait, its growth cap, and the jitter's lower bound.
+_FIRST_DELAY = 0.1
+_LONGEST_DELAY = 5.0
+_JITTER = 0.5
 
 
 class LiveConnection:
@@ -67,6 +83,17 @@ class LiveConnection:
         daemon: whether the reader thread may be abandoned when the program ends.
         handle_signals: stop the connection on Ctrl+C and at interpreter exit (see
             :mod:`symbl._live.interrupts`); False leaves both to the program.
+        reconnect: after an abnormal end (no close frame, a close code in
+            ``RECONNECTABLE_CLOSE_CODES``, a dead peer), open a new socket on the same path,
+            with backoff, for up to ``reconnect_window`` seconds, instead of ending.
+        reconnect_window: seconds from the drop after which reconnecting gives up.
+        on_reopened: called on the reconnecting thread once a new socket is open, with a
+            function it must call when the connection may carry traffic again (a stream
+            re-sends its ``start_request`` and its unconfirmed audio first); raising
+            :class:`StreamingError` makes that attempt fail. Without it, the connection is
+            ready as soon as the socket is open.
+        on_gave_up: turns the error of a reconnection that gave up into the one to report.
+        on_pong: called on the reader thread with the number of each answered :meth:`ping`.
     """
 
     def __init__(
@@ -82,6 +109,11 @@ class LiveConnection:
         on_close: Callable[[StreamingError | None], None] | None = None,
         daemon: bool = False,
         handle_signals: bool = True,
+        reconnect: bool = False,
+        reconnect_window: float = 60.0,
+        on_reopened: Callable[[Callable[[], None]], None] | None = None,
+        on_gave_up: Callable[[StreamingError], StreamingError] | None = None,
+        on_pong: Callable[[int], None] | None = None,
     ) -> None:
         self._client = client
         self._path = path
@@ -92,7 +124,17 @@ class LiveConnection:
         self._on_close = on_close
         self._daemon = daemon
         self._handle_signals = checked_signal_flag(handle_signals)
-        self._dispatcher = EventDispatcher(events, kind)
+        self._dispatcher = EventDispatcher((*events, *RECONNECT_EVENTS), kind)
+        self._reconnect = reconnect
+        self._reconnect_window = reconnect_window
+        self._on_reopened = on_reopened
+        self._on_gave_up = on_gave_up
+        self._on_pong = on_pong
+        self._reconnecting = False
+        # Events of the connection itself, delivered by the next reader (see _on_wake).
+        self._notices: list[tuple[str, dict[str, Any]]] = []
+        self._ended_for_good = threading.Event()
+        self._closing = threading.Event()
         # Guards the claim of the stop and the swap of lifecycle and socket; never held while
         # waiting on the network.
         self._lock = threading.Lock()
@@ -109,8 +151,13 @@ class LiveConnection:
 
     @property
     def state(self) -> State:
-        """The state of the connection's socket now (new before it is opened)."""
-        return self._lifecycle.state
+        """The connection's state now: its socket's, or reconnecting between two sockets."""
+        return State.RECONNECTING if self._reconnecting else self._lifecycle.state
+
+    @property
+    def reconnecting(self) -> bool:
+        """Whether the connection is between two sockets after an abnormal end."""
+        return self._reconnecting
 
     @property
     def stopping(self) -> bool:
@@ -158,10 +205,11 @@ class LiveConnection:
                 self._path,
                 name=self._name,
                 on_frame=self._on_frame,
-                on_wake=self._dispatcher.replay,
+                on_wake=self._on_wake,
                 on_close=self._ended,
                 daemon=self._daemon,
                 lifecycle=lifecycle,
+                on_pong=self._on_pong,
             )
         except BaseException:
             lifecycle.try_move(State.CLOSED, only_from=(State.CONNECTING,))
@@ -202,6 +250,17 @@ class LiveConnection:
                 raise self.error from exc
             raise
 
+    def ping(self, number: int) -> None:
+        """Send ping ``number`` on the current socket (see ``on_pong``); safe from any thread.
+
+        Raises:
+            StreamingError: there is no open socket.
+        """
+        socket = self._socket
+        if socket is None:
+            raise StreamingError(f"cannot ping: the {self._kind} is {self.state.value}")
+        socket.ping(number)
+
     def report(self, error: SymblError) -> None:
         """Tell the ``error`` subscribers (or the log) about a failure."""
         self._dispatcher.report(error)
@@ -234,6 +293,7 @@ class LiveConnection:
         Idempotent and safe from any thread; on the reader thread (inside a callback) it starts
         the close and returns. A socket still in its handshake gives up when the handshake ends.
         """
+        self._closing.set()  # a reconnection under way gives up
         with self._lock:
             lifecycle, socket = self._lifecycle, self._socket
             # Open, but its opener has not stored the socket yet: the opener closes it.
@@ -251,7 +311,7 @@ class LiveConnection:
         return socket is not None and socket.reader is threading.current_thread()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the socket's reader has ended.
+        """Block until the connection has ended for good (across reconnections).
 
         Returns:
             True if it ended; False if the timeout passed first or it never started.
@@ -260,16 +320,19 @@ class LiveConnection:
             SymblError: called from a callback (the reader thread would wait for itself).
         """
         socket = self._socket
-        reader = socket.reader if socket is not None else None
-        if reader is None:
+        if socket is None or socket.reader is None:
             return False
-        if reader is threading.current_thread():
+        if socket.reader is threading.current_thread():
             raise SymblError(
                 "wait() was called from a callback, on the very thread it would wait for; "
                 "call it from your own thread (callbacks run on the reader thread)"
             )
-        reader.join(timeout)
-        return not reader.is_alive()
+        if not self._ended_for_good.wait(timeout):
+            return False
+        socket = self._socket
+        if socket is not None and socket.reader is not None:
+            socket.reader.join(timeout)  # the last reader finishes its own bookkeeping
+        return True
 
     def interrupt(self, deadline: float) -> None:
         """Stop the owner before ``deadline``; :mod:`symbl._live.interrupts` calls this."""
@@ -289,10 +352,39 @@ class LiveConnection:
             self._on_event(event)
         self._dispatcher.deliver(event["type"], event)
 
+    def _on_wake(self) -> None:
+        with self._lock:
+            notices, self._notices = self._notices, []
+        for name, payload in notices:
+            self._dispatcher.deliver(name, to_symbl({"type": name, **payload}))
+        self._dispatcher.replay()
+
     def _ended(self, error: StreamingError | None) -> None:
         # A stop begun just before the end (its close not sent yet) still makes it expected.
         if error is not None and self._stopping:
             error = None
+        if self._reconnecting:
+            return  # a socket of a reconnection under way: that loop decides what follows
+        if error is not None and self._may_rejoin():
+            self._reconnecting = True
+            threading.Thread(
+                target=self._rejoin, args=(str(error),), name=f"{self._name}-reconnect"
+            ).start()
+            return
+        self._finish(error)
+
+    def _may_rejoin(self) -> bool:
+        socket = self._socket
+        code = socket.close_code if socket is not None else None
+        return (
+            self._reconnect
+            and not self._stopping
+            and not self._closing.is_set()
+            and (code is None or code in RECONNECTABLE_CLOSE_CODES)
+        )
+
+    def _finish(self, error: StreamingError | None) -> None:
+        """The connection's end for good: report it, and let waiters go."""
         if error is not None:
             self.error = error
         if self._on_close is not None:
@@ -300,6 +392,74 @@ class LiveConnection:
         if error is not None:
             self._dispatcher.report(error)
         _interrupts.unregister(self)
+        self._ended_for_good.set()
+
+    # -- reconnecting (its own thread) ----------------------------------------------------------
+
+    def _rejoin(self, cause: str) -> None:
+        """Open new sockets with backoff until one is ready, the window passes, or a stop."""
+        dropped = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            delay = _backoff(attempt)
+            left = self._reconnect_window - (time.monotonic() - dropped)
+            if left <= 0 or self._stopping or self._closing.is_set():
+                break
+            self.notify("reconnecting", attempt=attempt, delay=round(delay, 3), cause=cause)
+            if self._closing.wait(min(delay, left)):
+                break
+            try:
+                self._attempt()
+            except StreamingError as exc:
+                cause = str(exc)
+                if exc.status_code is not None and 400 <= exc.status_code < 500:
+                    break  # refused for good (gone, unauthorised): another try changes nothing
+                continue
+            self.notify(
+                "reconnected", attempts=attempt, downtime=round(time.monotonic() - dropped, 3)
+            )
+            return
+        self._reconnecting = False
+        given_up = StreamingError(
+            f"the {self._kind} broke and reconnecting gave up after {attempt} attempt(s) in "
+            f"{time.monotonic() - dropped:.1f} s: {cause}"
+        )
+        if self._stopping or self._closing.is_set():
+            self._finish(None)
+        else:
+            self._finish(self._on_gave_up(given_up) if self._on_gave_up else given_up)
+
+    def _attempt(self) -> None:
+        """One reconnection: a new socket, then the owner's own restart."""
+        with self._lock:
+            self._lifecycle.try_move(State.CLOSED)  # the broken socket's, if still open
+        if not self.open():
+            raise StreamingError(f"the {self._kind} could not be reopened")
+        try:
+            if self._on_reopened is not None:
+                self._on_reopened(self._ready_again)
+            else:
+                self._ready_again()
+        except BaseException:
+            socket = self._socket
+            if socket is not None:
+                socket.close(1.0)
+            raise
+
+    def _ready_again(self) -> None:
+        self._reconnecting = False
+
+    def notify(self, name: str, **payload: Any) -> None:
+        """Hand one of the connection's own events (``reconnecting``, ...) to the subscribers,
+        on a reader thread and in order with the service's events."""
+        with self._lock:
+            self._notices.append((name, payload))
+            socket = self._socket
+        if socket is not None and socket.state is State.OPEN:
+            socket.wake()
+        elif name == "reconnecting":
+            self._on_wake()  # no reader between sockets: this thread is the only one running
 
 
 def checked_signal_flag(value: Any) -> bool:
@@ -315,6 +475,11 @@ class LiveConnectionOwner:
     _live: LiveConnection
 
     @property
+    def state(self) -> str:
+        """``new``, ``connecting``, ``open``, ``reconnecting``, ``closing`` or ``closed``."""
+        return self._live.state.value
+
+    @property
     def error(self) -> StreamingError | None:
         """What ended the connection unexpectedly, if anything did."""
         return self._live.error
@@ -328,3 +493,10 @@ class LiveConnectionOwner:
     @handle_signals.setter
     def handle_signals(self, value: bool) -> None:
         self._live.handle_signals = value
+
+
+def _backoff(attempt: int) -> float:
+    """The wait before reconnection ``attempt`` (1, 2, ...): doubling, capped, with jitter so
+    that many clients do not come back in lock-step."""
+    ceiling = min(_LONGEST_DELAY, _FIRST_DELAY * 2 ** (attempt - 1))
+    return random.uniform(ceiling * _JITTER, ceiling)

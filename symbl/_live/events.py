@@ -6,9 +6,12 @@ Rules (DESIGN.md §6):
 - Each callback gets the parsed event (a dict, with attribute access too). Callbacks run one
   after another on the reader thread. One that raises is logged and reported to the ``error``
   subscribers (with the exception); it never stops the reader.
-- Events that arrive before the first ``subscribe`` call are kept (up to ``BACKLOG_LIMIT``,
-  oldest dropped first with a warning) and replayed, in order, to the first subscription;
-  after that, an event nobody subscribed to is dropped (logged at DEBUG).
+- Events that arrive before the first ``subscribe`` call are kept (the latest
+  ``BACKLOG_LIMIT``, in order) and replayed to the first subscription; after that, an event
+  nobody subscribed to is dropped (logged at DEBUG). Reaching the limit is never silent: the
+  first event dropped is logged (WARNING), and the replay starts with one ``StreamingError``
+  for the ``error`` subscribers saying how many were dropped (logged at ERROR when nobody
+  subscribed to ``error``).
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from typing import Any, Callable
 from symbl._models.objects import SymblObject, to_symbl
 from symbl._protocol import frames
 from symbl._protocol.errors import ProtocolError
-from symbl.errors import InvalidArgumentError, SymblError
+from symbl.errors import InvalidArgumentError, StreamingError, SymblError
 
 logger = logging.getLogger("symbl")
 
+#: Events kept for the first subscription; beyond it the oldest are dropped, and reported.
 BACKLOG_LIMIT = 10_000
 #: The SDK's own event: a callback raised, or the connection failed.
 ERROR_EVENT = "error"
@@ -60,6 +64,7 @@ class EventDispatcher:
         self._lock = threading.Lock()
         self._callbacks: dict[str, list[Callback]] = {}
         self._backlog: deque[tuple[str, Any]] = deque()
+        self._backlog_dropped = 0  # events dropped from the backlog, reported at the replay
         self._subscribed = False
         self._replay_due = False
 
@@ -98,11 +103,16 @@ class EventDispatcher:
         with self._lock:
             # Until the backlog is replayed, newer events queue behind it, so order holds.
             if not self._subscribed or self._replay_due:
-                if len(self._backlog) == BACKLOG_LIMIT:
-                    dropped, _ = self._backlog.popleft()
-                    logger.warning(
-                        "no subscriber yet: dropped the oldest buffered %r event", dropped
-                    )
+                if len(self._backlog) >= BACKLOG_LIMIT:
+                    self._backlog.popleft()
+                    self._backlog_dropped += 1
+                    if self._backlog_dropped == 1:
+                        logger.warning(
+                            "%s: %d events came before the first subscribe; dropping the oldest "
+                            "(subscribe earlier to receive them all)",
+                            self._kind,
+                            BACKLOG_LIMIT + 1,
+                        )
                 self._backlog.append((name, event))
                 return
             callbacks = list(self._callbacks.get(name, ()))
@@ -118,6 +128,18 @@ class EventDispatcher:
                 return
             self._replay_due = False
             backlog, self._backlog = self._backlog, deque()
+            dropped, self._backlog_dropped = self._backlog_dropped, 0
+        if dropped:
+            # Once: only events before the first subscription are kept, so only they drop.
+            self.report(
+                StreamingError(
+                    f"{dropped} event{'s' if dropped > 1 else ''} of this {self._kind} "
+                    f"arrived before the first subscribe and {'were' if dropped > 1 else 'was'} "
+                    f"dropped: at most {BACKLOG_LIMIT} are kept for it (the latest, in order). "
+                    "Subscribe earlier (right after opening the connection, before sending "
+                    "audio) to receive every event"
+                )
+            )
         for name, event in backlog:
             self.deliver(name, event)
 

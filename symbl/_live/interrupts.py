@@ -1,22 +1,39 @@
 """The end of a program while live connections are open: stop them cleanly.
 
-Two ways a program ends with connections still open are covered.
+**Signals.** While a connection is registered (see :func:`register`), SIGINT (Ctrl+C) and
+SIGTERM (``kill``, ``timeout``, a container or service manager stopping the program) are
+handled in the main thread: every registered connection is stopped first, on helper threads,
+within ``STOP_BUDGET`` seconds of the signal (a stream gets its ``stop_request`` and a chance to
+complete, a telephony call its ``operation: stop``). Then the signal has its usual effect:
 
-**Ctrl+C.**
-The documented snippets end right after ``subscribe(...)``: the script's main thread is done and
-the interpreter waits for the connection's reader thread. Python then has no user code to
-raise ``KeyboardInterrupt`` in, so without help a Ctrl+C would leave the call running and the
-process alive. So, while a connection is open, a SIGINT handler is installed that first stops
-every live connection (sending the protocol stop, within a short deadline) and then calls the
-previous handler, which by default raises ``KeyboardInterrupt``: nothing is swallowed. (When
-the main thread has already finished the script and Python is only waiting for the readers,
-there is no code left to interrupt: the handler stops the connections and lets the program end
-normally, instead of raising into the interpreter's shutdown.)
+- SIGINT raises ``KeyboardInterrupt`` in the main thread, as Python's default handler does, so
+  the program's own code gets it: nothing is swallowed. If the program leaves it uncaught,
+  Python reports it and exits killed by SIGINT (status 130); the report shows only the
+  program's own frames, down to its line that was running (an ``excepthook`` cuts the SDK's
+  frames off; it is installed only over Python's own hook and only touches the interrupts
+  raised here). When the program's code has already finished and Python only waits for the
+  telephony reader threads (the documented snippets end right after ``subscribe(...)``), there
+  is no code to raise into: the program ends as Python ends after an uncaught
+  ``KeyboardInterrupt`` (exit hooks run, output is flushed, killed by SIGINT), instead of
+  printing Python's "Exception ignored" report.
+- SIGTERM takes its default action: output is flushed and the process is killed by SIGTERM
+  (status 143). As with Python's default, no ``finally`` block or exit hook runs.
 
-The handler is installed only from the main thread and only over Python's default handler; a
-program with its own SIGINT handling keeps it. Stopping runs on helper threads, so a signal that
-lands while the main thread holds a connection's lock cannot deadlock: the handler waits for
-them at most ``STOP_BUDGET`` seconds and then lets the interrupt proceed.
+A second signal while the connections are being stopped does not cut the stop short (it is
+bounded anyway); a SIGTERM among them makes the end a SIGTERM one.
+
+The handlers are installed only from the main thread and only over the defaults
+(``signal.default_int_handler`` for SIGINT, ``SIG_DFL`` for SIGTERM): a program with its own
+handling, or one started with a signal ignored, keeps it. They are restored when the last
+connection ends on the main thread (or when the handler itself finds none left).
+
+**Locks.** The stoppers start as soon as the signal arrives. They need the connections'
+locks, and a signal is handled in the main thread between two bytecodes, possibly while that
+thread holds one of them (halfway through sending an audio frame, say). So while the main thread
+is inside the SDK's connection or socket code, the handler does not make it wait: it returns,
+lets that code go on (and let go of the lock), and has the signal delivered to the main thread
+again every few milliseconds, until it arrives somewhere else or the stoppers are done (or the
+budget is spent). Only then does the main thread wait for the stoppers and go on as above.
 
 **The script simply ends.** Connections whose reader is a daemon thread (streaming: its
 snippets block in ``send_audio_from_mic()`` instead) would be cut without a word when the
@@ -27,17 +44,27 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 import weakref
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any, Callable, Protocol
 
 logger = logging.getLogger("symbl")
 
-#: Seconds the handler gives live connections to stop before the interrupt goes on.
+#: Seconds from a signal within which live connections are to be stopped.
 STOP_BUDGET = 1.5
+_REDELIVER_EVERY = 0.002
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Marks the KeyboardInterrupts raised here, whose uncaught report leaves out the SDK's frames.
+_MARK = "_symbl_interrupt"
+# Modules whose code may hold a lock that stopping a connection needs ...
+_LOCKING_MODULES = ("symbl._live.", "symbl._transport.", "websocket.")
+# ... except these functions (None: all of the module's), which hold none.
+_LOCK_FREE = {"symbl._live.audio": None, "symbl._live.connection": {"wait"}}
 
 
 class Interruptible(Protocol):
@@ -47,56 +74,167 @@ class Interruptible(Protocol):
 
 
 _live: weakref.WeakSet[Any] = weakref.WeakSet()
-_lock = threading.Lock()
-_previous: Callable[[int, FrameType | None], Any] | None = None
+# Reentrant: the handler runs in the main thread, which may hold it (register, unregister).
+_lock = threading.RLock()
+# Signal number -> the handler ours replaced, while ours is installed.
+_installed: dict[int, Any] = {}
 _exit_hooked = False
+# Between a signal's first arrival and the handler's taking it: the strongest signal that came,
+# the threads stopping the connections, and their deadline.
+_pending: int | None = None
+_stoppers: list[threading.Thread] = []
+_deadline = 0.0
+# The main thread is waiting for the stoppers (in the handler or the exit hook) ...
+_busy = False
+# ... and these signals came meanwhile (the strongest one).
+_held: int | None = None
+_arrived = threading.Event()
+_redeliverer: threading.Thread | None = None
+_replaced_excepthook: Callable[..., Any] | None = None
 
 
 def register(connection: Interruptible) -> None:
-    """Follow a live connection; install the handler when possible."""
-    global _previous, _exit_hooked
+    """Follow a live connection; install the handlers when possible."""
+    global _exit_hooked
     with _lock:
         _live.add(connection)
         if not _exit_hooked:
-            atexit.register(_stop_all)
+            atexit.register(_at_exit)
             _exit_hooked = True
-        if _previous is not None or threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return  # the program handles SIGINT itself
-        _previous = signal.default_int_handler
-        signal.signal(signal.SIGINT, _on_interrupt)
+        if threading.current_thread() is threading.main_thread():
+            _install()
 
 
 def unregister(connection: Interruptible) -> None:
-    """Stop following a connection; restore the previous handler when none is left.
+    """Stop following a connection; restore the previous handlers when none is left.
 
-    The handler can only be changed from the main thread; when the last connection ends on
-    another thread, ours stays but only passes interrupts on until it is next replaced.
+    Handlers can only be changed from the main thread; when the last connection ends on another
+    thread, ours stay, and the next signal finds nothing to stop and restores them.
     """
-    global _previous
     with _lock:
         _live.discard(connection)
-        if _live or _previous is None or threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGINT) is _on_interrupt:
-            signal.signal(signal.SIGINT, _previous)
-        _previous = None
+        if not _live and threading.current_thread() is threading.main_thread():
+            _restore()
 
 
-def _on_interrupt(signum: int, frame: FrameType | None) -> None:
-    with _lock:
-        previous = _previous or signal.default_int_handler
-    _stop_all()
-    if _waiting_for_threads_at_exit(frame):
-        # The program's own code has finished and Python only waits for the reader threads,
-        # which have just ended: an interrupt now would only print "Exception ignored".
+def _default(signum: int) -> Any:
+    return signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+
+
+def _install() -> None:
+    for signum in _SIGNALS:
+        current = signal.getsignal(signum)
+        if current is _on_signal:
+            continue
+        _installed.pop(signum, None)  # ours was replaced: the program's handler stays
+        if current is not _default(signum):
+            continue  # the program handles (or ignores) this signal itself
+        try:
+            signal.signal(signum, _on_signal)
+        except (ValueError, OSError):  # not the main interpreter, or not on this platform
+            continue
+        _installed[signum] = current
+
+
+def _restore() -> None:
+    if _busy or _pending is not None:
+        return  # the handler is at work: it restores them when it is done
+    for signum, previous in list(_installed.items()):
+        if signal.getsignal(signum) is _on_signal:
+            signal.signal(signum, previous)
+        del _installed[signum]
+
+
+# -- the handler (always in the main thread) ----------------------------------------------------
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _busy, _held, _pending, _stoppers, _deadline, _redeliverer
+    _arrived.set()
+    if _busy:
+        _held = _stronger(_held, signum)
         return
-    previous(signum, frame)
+    with _lock:
+        if _pending is None:  # a first arrival: the connections start stopping at once
+            _deadline = time.monotonic() + STOP_BUDGET
+            _stoppers = _start_stoppers(_deadline)
+        signum = _pending = _stronger(_pending, signum)
+        if (
+            _can_redeliver()
+            and time.monotonic() < _deadline
+            and any(stopper.is_alive() for stopper in _stoppers)
+            and _in_locking_code(frame)
+        ):
+            # The main thread may hold a lock the stoppers need: let it go on until it has
+            # left that code (the signal comes again) or the stoppers are done.
+            if _redeliverer is None:
+                _redeliverer = threading.Thread(
+                    target=_redeliver,
+                    args=(threading.main_thread().ident,),
+                    name="symbl-interrupt",
+                    daemon=True,
+                )
+                _redeliverer.start()
+            return
+        stoppers, _pending, _stoppers = _stoppers, None, []
+        _busy, _held = True, signum
+    if _redeliverer is not None:
+        _redeliverer.join(1.0)  # it finds nothing pending and ends
+        _redeliverer = None
+    try:
+        _join(stoppers, _deadline)
+    finally:
+        with _lock:
+            signum, _busy, _held = _held or signum, False, None
+            if not _live:
+                _restore()
+    if signum == signal.SIGINT and not _program_finished(frame):
+        _raise_interrupt(signum, frame)
+    if signum == signal.SIGINT:
+        # Nothing left to interrupt: end as Python ends after an uncaught KeyboardInterrupt.
+        atexit._run_exitfuncs()
+    _die(signum)
 
 
-def _waiting_for_threads_at_exit(frame: FrameType | None) -> bool:
-    """Whether the main thread is in ``threading._shutdown`` (the end of the program)."""
+def _stronger(first: int | None, second: int) -> int:
+    return signal.SIGTERM if signal.SIGTERM in (first, second) else second
+
+
+def _can_redeliver() -> bool:
+    return hasattr(signal, "pthread_kill")
+
+
+def _in_locking_code(frame: FrameType | None) -> bool:
+    """Whether the main thread is inside code that may hold a lock stopping needs."""
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if f"{module}.".startswith(_LOCKING_MODULES):
+            lock_free = _LOCK_FREE.get(module, ())
+            if lock_free is not None and frame.f_code.co_name not in lock_free:
+                return True
+        frame = frame.f_back
+    return False
+
+
+def _redeliver(main_thread: int) -> None:
+    """Deliver the pending signal to the main thread again until the handler takes it."""
+    while True:
+        time.sleep(_REDELIVER_EVERY)
+        with _lock:
+            signum = _pending
+            if signum is None:
+                return
+            _arrived.clear()
+            try:
+                signal.pthread_kill(main_thread, signum)
+            except (OSError, ValueError):  # the main thread has gone
+                return
+        _arrived.wait(0.1)  # one at a time: each delivery reaches the handler once
+
+
+def _program_finished(frame: FrameType | None) -> bool:
+    """Whether the main thread is in ``threading._shutdown``: its program has finished and it
+    waits for the non-daemon threads."""
     shutdown = getattr(threading, "_shutdown", None)
     code = getattr(shutdown, "__code__", None)
     while frame is not None:
@@ -106,17 +244,101 @@ def _waiting_for_threads_at_exit(frame: FrameType | None) -> bool:
     return False
 
 
-def _stop_all() -> None:
-    """Stop every live connection on helper threads, giving them ``STOP_BUDGET`` seconds."""
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Python's default SIGINT handling: ``KeyboardInterrupt``, marked as raised here."""
+    global _replaced_excepthook
+    if sys.excepthook is sys.__excepthook__:
+        _replaced_excepthook = sys.excepthook
+        sys.excepthook = _excepthook
+    try:
+        signal.default_int_handler(signum, frame)
+    except KeyboardInterrupt as interrupt:
+        setattr(interrupt, _MARK, True)
+        raise
+
+
+def _die(signum: int) -> None:
+    """End the process the way the signal's default action does, output flushed first."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # a closed or broken stream: nothing more can be shown anyway
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+    os._exit(128 + signum)  # where the default action did not end the process
+
+
+def _excepthook(
+    kind: type[BaseException], value: BaseException, traceback: TracebackType | None
+) -> None:
+    """Report an uncaught interrupt raised here with the program's frames only."""
+    if isinstance(value, KeyboardInterrupt) and getattr(value, _MARK, False):
+        kept = _program_frames(traceback)
+        if kept is not traceback:
+            # Python shows the exception's own traceback, so it is the one to cut; and what
+            # the SDK was handling when the interrupt came is no concern of the program's.
+            value.__suppress_context__ = True
+            traceback = kept
+            value.with_traceback(kept)
+    (_replaced_excepthook or sys.__excepthook__)(kind, value, traceback)
+
+
+def _program_frames(traceback: TracebackType | None) -> TracebackType | None:
+    """The traceback down to the program's call into the SDK (the same object when whole)."""
+    entries: list[TracebackType] = []
+    entry = traceback
+    while entry is not None and not _in_sdk(entry.tb_frame):
+        entries.append(entry)
+        entry = entry.tb_next
+    if entry is None:
+        return traceback
+    kept: TracebackType | None = None
+    for entry in reversed(entries):
+        kept = TracebackType(kept, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return kept
+
+
+def _in_sdk(frame: FrameType) -> bool:
+    module = str(frame.f_globals.get("__name__", ""))
+    return module == "symbl" or module.startswith("symbl.")
+
+
+# -- stopping -----------------------------------------------------------------------------------
+
+
+def _at_exit() -> None:
+    """The exit hook: stop the connections still open (the streams' readers are daemons)."""
+    global _busy, _held
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main:
+        _busy = True
+    try:
+        deadline = time.monotonic() + STOP_BUDGET
+        _join(_start_stoppers(deadline), deadline)
+    finally:
+        if on_main:
+            with _lock:
+                held, _busy, _held = _held, False, None
+            if held is not None:
+                _die(held)
+
+
+def _start_stoppers(deadline: float) -> list[threading.Thread]:
+    """Start stopping every live connection, each on its own thread."""
     with _lock:
         connections = list(_live)
-    deadline = time.monotonic() + STOP_BUDGET
     stoppers = [
         threading.Thread(target=_stop, args=(connection, deadline), name="symbl-interrupt")
         for connection in connections
     ]
     for stopper in stoppers:
         stopper.start()
+    return stoppers
+
+
+def _join(stoppers: list[threading.Thread], deadline: float) -> None:
     for stopper in stoppers:
         stopper.join(max(0.0, deadline - time.monotonic()))
 
@@ -124,5 +346,6 @@ def _stop_all() -> None:
 def _stop(connection: Interruptible, deadline: float) -> None:
     try:
         connection.interrupt(deadline)
-    except Exception:
-        logger.exception("stopping %r on Ctrl+C failed", connection)
+    except Exception as exc:  # the program is ending: say so in one line, not a traceback
+        logger.warning("could not stop %r: %s", connection, exc)
+        logger.debug("stopping %r failed", connection, exc_info=True)

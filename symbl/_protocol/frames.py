@@ -21,10 +21,16 @@ CLOSE_INTERNAL_ERROR = 1011
 CLOSE_NO_STATUS = 1005
 #: Codes that end a connection normally: nothing went wrong.
 NORMAL_CLOSE_CODES = frozenset({CLOSE_NORMAL})
+#: Codes that end a connection abnormally but leave the session worth rejoining: the service is
+#: going away or restarting, overloaded, failed inside, or the close carried no code.
+RECONNECTABLE_CLOSE_CODES = frozenset({CLOSE_GOING_AWAY, CLOSE_NO_STATUS, 1006, 1011, 1012, 1013})
 #: Codes RFC 6455 §7.4.1 reserves for reports, which no endpoint may put in a close frame.
 RESERVED_CLOSE_CODES = frozenset({1004, CLOSE_NO_STATUS, 1006, 1015})
 #: The range of codes a close frame may carry (1000-2999 by RFC, 3000-4999 registered/private).
 SENDABLE_CLOSE_CODES = range(1000, 5000)
+#: The longest reason a close frame may carry, in UTF-8 bytes (RFC 6455 §5.5: a control frame's
+#: payload is at most 125 bytes, two of them the code).
+MAX_CLOSE_REASON_BYTES = 123
 
 
 def parse_close(payload: bytes) -> tuple[int, str]:
@@ -42,6 +48,22 @@ def is_sendable_close_code(code: object) -> bool:
         and code in SENDABLE_CLOSE_CODES
         and code not in RESERVED_CLOSE_CODES
     )
+
+
+def check_close_reason(reason: object) -> str:
+    """``reason`` if a close frame can carry it: a string of at most
+    :data:`MAX_CLOSE_REASON_BYTES` bytes in UTF-8.
+
+    Raises:
+        ProtocolError: not a string, or too long.
+    """
+    if not isinstance(reason, str):
+        raise ProtocolError(f"a close reason must be a string, not {reason!r}", "reason")
+    if len(reason.encode("utf-8")) > MAX_CLOSE_REASON_BYTES:
+        raise ProtocolError(
+            f"a close reason holds at most {MAX_CLOSE_REASON_BYTES} bytes of UTF-8", "reason"
+        )
+    return reason
 
 
 def encode(message: Any) -> str:

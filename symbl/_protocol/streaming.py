@@ -64,6 +64,7 @@ CONFIG_FIELDS = frozenset(
     }
 )
 SPEECH_RECOGNITION_FIELDS = frozenset({"encoding", "sampleRateHertz"})
+MODIFY_FIELDS = frozenset({"type", "speechRecognition"})
 SPEAKER_FIELDS = frozenset({"userId", "name"})
 
 
@@ -104,9 +105,12 @@ def start_request(
     config: Any,
     speaker: Any = None,
     trackers: Any = None,
+    **session: Any,
 ) -> dict[str, Any]:
     """The checked ``start_request``: ``config`` gets the documented defaults (confidence 0.5,
-    en-US, LINEAR16 at 16 kHz); ``speaker`` and ``trackers`` are sent only when given.
+    en-US, LINEAR16 at 16 kHz); ``speaker``, ``trackers`` and the ``session`` fields
+    (``noConnectionTimeout``, ``disconnectOnStopRequest``, ``disconnectOnStopRequestTimeout``,
+    ``customVocabulary``) are sent only when given (not None).
 
     Raises:
         ProtocolError: a field breaks §6.2.
@@ -133,6 +137,7 @@ def start_request(
         body["speaker"] = speaker
     if trackers is not None:
         body["trackers"] = trackers
+    body.update({name: value for name, value in session.items() if value is not None})
     check_start_request(body)
     body["insightTypes"] = list(body["insightTypes"])
     return body
@@ -249,6 +254,33 @@ def check_speech_recognition(value: Any, path: str, *, lenient: bool = False) ->
             f"{path}.sampleRateHertz",
         )
     return known[key], rate
+
+
+def check_modify_request(
+    body: Any,
+    encoding: str = "LINEAR16",
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    *,
+    lenient: bool = False,
+) -> tuple[str, int]:
+    """The ``(encoding, sampleRateHertz)`` a ``modify_request`` asks for (§6.2). A field it
+    leaves out keeps the value in force, ``encoding`` and ``sample_rate``: the Web SDK sends
+    only ``sampleRateHertz`` when the microphone changes.
+
+    Raises:
+        ProtocolError: no ``speechRecognition`` object, an unknown encoding, or a rate outside
+            8000-48000 Hz.
+    """
+    body = require_object(body, "the modify_request", '{"type": "modify_request", ...}')
+    if not lenient:
+        no_unknown(body, MODIFY_FIELDS, "")
+    recognition = require_object(
+        body.get("speechRecognition"),
+        "speechRecognition",
+        "{'encoding': 'LINEAR16', 'sampleRateHertz': 16000}",
+    )
+    merged = {"encoding": encoding, "sampleRateHertz": sample_rate, **recognition}
+    return check_speech_recognition(merged, "speechRecognition", lenient=lenient)
 
 
 def _nullable(body: Mapping[str, Any], key: str, default: Any, lenient: bool) -> Any:

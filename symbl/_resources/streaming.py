@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -29,15 +30,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
-from symbl._live.audio import AudioData, Microphone, frames, read_wav, to_linear16
+from symbl._live.audio import AudioData, Microphone, frames, to_linear16
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
+from symbl._live.replay import ReplayBuffer
 from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
 from symbl._protocol.frames import encode
 from symbl._protocol.options import is_language
 from symbl._protocol.streaming import MAX_FRAME_BYTES
 from symbl._transport.http import HttpClient
-from symbl.errors import InvalidArgumentError, StreamingError
+from symbl.errors import AudioNotDeliveredError, InvalidArgumentError, StreamingError
 
 from .base import Resource, checked_arguments, timezone_offset
 from .conversations import Conversation
@@ -46,6 +48,17 @@ logger = logging.getLogger("symbl")
 
 #: Seconds ``stop()`` waits for ``conversation_completed`` by default.
 STOP_TIMEOUT = 10.0
+#: The default ``noConnectionTimeout``: how long the service keeps a conversation whose
+#: socket dropped, and so how long a reconnection may take. A minute covers a restarting
+#: router or a roaming laptop; longer holds the service's resources for abandoned streams.
+NO_CONNECTION_TIMEOUT = 60
+#: The default replay buffer, in seconds of audio: what a reconnection can make up for.
+REPLAY_BUFFER_SECONDS = 60.0
+# How long a reconnection may try when the stream was started with noConnectionTimeout 0 (the
+# service then starts a new conversation, which the connection reports).
+_REJOIN_WITHOUT_TIMEOUT = 30.0
+# Seconds between the pings that confirm what the service has read.
+_CHECKPOINT_SECONDS = 0.5
 _FILE_CHUNK_SECONDS = 0.1
 _SPEAKER_KEYS = frozenset({"name", "userId", "email"})
 
@@ -64,6 +77,12 @@ class Streaming(Resource):
         trackers: Sequence[Mapping[str, Any]] | None = None,
         *,
         handle_signals: bool = True,
+        no_connection_timeout: float = NO_CONNECTION_TIMEOUT,
+        disconnect_on_stop_request: bool | None = None,
+        disconnect_on_stop_request_timeout: float | None = None,
+        custom_vocabulary: Sequence[str] | None = None,
+        reconnect: bool = True,
+        replay_buffer_seconds: float = REPLAY_BUFFER_SECONDS,
     ) -> StreamingConnection:
         """Open a streaming connection, ready for audio.
 
@@ -79,14 +98,43 @@ class Streaming(Resource):
             trackers: ``[{'name': ..., 'vocabulary': [...]}]``.
             handle_signals: whether Ctrl+C and the end of the program stop the stream (True);
                 False leaves stopping it to your program.
+            no_connection_timeout: seconds the service keeps the conversation while no socket
+                is connected (0 to 1800): the time a reconnection has to continue it. Sent as
+                ``noConnectionTimeout``.
+            disconnect_on_stop_request: False makes ``stop_request`` pause the stream instead
+                of ending it (the service's ``disconnectOnStopRequest``).
+            disconnect_on_stop_request_timeout: with the above, seconds a paused stream stays
+                open (``disconnectOnStopRequestTimeout``, 0 to 1800).
+            custom_vocabulary: words and phrases to favour in recognition.
+            reconnect: after an abnormal end (a dropped network, a dead or restarting service),
+                reconnect to the same stream and continue the conversation (True), or end with
+                an error (False).
+            replay_buffer_seconds: how much audio is kept for replay while the service has not
+                confirmed it (always), and while reconnecting; beyond it sending raises
+                :class:`~symbl.AudioNotDeliveredError`.
 
         Raises:
             InvalidArgumentError: a bad argument (nothing was sent).
             StreamingError: the connection could not be opened or the service refused it.
         """
-        request = _start_request(speaker, insight_types, config, languages, timezone, trackers)
+        request = _start_request(
+            speaker,
+            insight_types,
+            config,
+            languages,
+            timezone,
+            trackers,
+            noConnectionTimeout=no_connection_timeout,
+            disconnectOnStopRequest=disconnect_on_stop_request,
+            disconnectOnStopRequestTimeout=disconnect_on_stop_request_timeout,
+            customVocabulary=None if custom_vocabulary is None else list(custom_vocabulary),
+        )
         connection = StreamingConnection(
-            self._client_for(credentials), request, handle_signals=handle_signals
+            self._client_for(credentials),
+            request,
+            handle_signals=handle_signals,
+            reconnect=reconnect,
+            replay_buffer_seconds=replay_buffer_seconds,
         )
         connection._start()
         return connection
@@ -114,6 +162,8 @@ class StreamingConnection(LiveConnectionOwner):
         connection_id: str | None = None,
         *,
         handle_signals: bool = True,
+        reconnect: bool = True,
+        replay_buffer_seconds: float = REPLAY_BUFFER_SECONDS,
     ):
         self._client = client
         self._request = request
@@ -125,11 +175,22 @@ class StreamingConnection(LiveConnectionOwner):
         self.summary_url: str | None = None
         self._ready = threading.Event()
         self._finished = threading.Event()
+        self._completed = threading.Event()
         self._refusal: StreamingError | None = None
+        if not isinstance(reconnect, bool):
+            raise InvalidArgumentError(f"reconnect must be True or False, not {reconnect!r}")
+        self._reconnect = reconnect
+        self._send_lock = threading.Lock()
+        self._replay = ReplayBuffer(
+            int(_checked_seconds(replay_buffer_seconds) * _bytes_per_second(recognition)),
+            _bytes_per_second(recognition),
+        )
+        self._last_checkpoint = 0.0
+        window = request.get("noConnectionTimeout") or _REJOIN_WITHOUT_TIMEOUT
         self._live = LiveConnection(
             client,
             streaming.streaming_path(self.connectionId),
-            events=streaming.STREAMING_EVENTS,
+            events=(*streaming.STREAMING_EVENTS, "conversation_changed"),
             kind="streaming connection",
             name=f"symbl-streaming-{self.connectionId[:8]}",
             on_interrupt=self.interrupt,
@@ -139,6 +200,11 @@ class StreamingConnection(LiveConnectionOwner):
             # the script ends, the exit hook in symbl._live.interrupts stops the stream properly.
             daemon=True,
             handle_signals=handle_signals,
+            reconnect=self._reconnect,
+            reconnect_window=float(window),
+            on_reopened=self._reopened,
+            on_gave_up=self._gave_up,
+            on_pong=self._replay.confirm,
         )
 
     def __repr__(self) -> str:
@@ -160,11 +226,6 @@ class StreamingConnection(LiveConnectionOwner):
     def connection_id(self) -> str:
         """The id of the stream (snake_case alias of ``connectionId``)."""
         return self.connectionId
-
-    @property
-    def state(self) -> str:
-        """``open``, ``closing`` or ``closed`` (also ``new``/``connecting`` while starting)."""
-        return self._live.state.value
 
     def subscribe(self, events: Mapping[str, Callable[[Any], object]]) -> None:
         """Call back on live events: ``{'message_response': callback, ...}``.
@@ -216,6 +277,7 @@ class StreamingConnection(LiveConnectionOwner):
         Raises:
             AudioDeviceError: no PortAudio, no such input device, or the device is busy.
             StreamingError: the connection broke while streaming.
+            KeyboardInterrupt: Ctrl+C, once the microphone is closed and the stream stopped.
         """
         self._require_linear16("send_audio_from_mic")
         try:
@@ -225,7 +287,12 @@ class StreamingConnection(LiveConnectionOwner):
                     if block and not self._stream(block):
                         break
         except KeyboardInterrupt:
-            self.stop(timeout=1.0)
+            # Usually stopped already (symbl._live.interrupts); the interrupt is what goes on
+            # to the program, so a stop that did not complete is only reported.
+            try:
+                self.stop(timeout=1.0)
+            except StreamingError as exc:
+                logger.warning("%s", exc)
             raise
         self._end_of_stream()
 
@@ -240,28 +307,64 @@ class StreamingConnection(LiveConnectionOwner):
                 connection allows (False).
             speed: when pacing, how many times faster than real time (2.0: twice as fast).
 
+        The file is read, mixed down and resampled block by block as it is sent, so memory
+        stays flat however long the file is.
+
         Raises:
-            InvalidArgumentError: the file is missing or not a PCM WAV file.
+            InvalidArgumentError: the file is missing, a directory, unreadable, or not a PCM WAV
+                file (nothing was sent).
             StreamingError: the connection broke while streaming.
         """
+        from symbl._live.audio import WavFile
+
         self._require_linear16("send_audio_from_file")
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
             raise InvalidArgumentError(f"speed must be a positive number, not {speed!r}")
-        audio = read_wav(path, self.sample_rate)
+        wav = WavFile(path, self.sample_rate)  # a bad file is refused here, before sending
         # Paced audio goes in 100 ms frames, like a microphone; unpaced in the largest frames.
         chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2 if realtime else MAX_FRAME_BYTES
         started = time.monotonic()
         try:
-            for index, frame in enumerate(frames(audio, chunk)):
-                if self._finished.is_set() or not self._stream(frame):
-                    break
-                if realtime:
-                    due = started + (index + 1) * _FILE_CHUNK_SECONDS / speed
-                    time.sleep(max(0.0, due - time.monotonic()))
+            with wav:
+                for index, frame in enumerate(wav.frames(chunk)):
+                    if self._finished.is_set() or not self._stream(frame):
+                        break
+                    if realtime:
+                        due = started + (index + 1) * _FILE_CHUNK_SECONDS / speed
+                        time.sleep(max(0.0, due - time.monotonic()))
         except KeyboardInterrupt:
             self.stop(timeout=1.0)
             raise
         self._end_of_stream()
+
+    def modify(self, sample_rate: int | None = None, encoding: str | None = None) -> None:
+        """Change the audio format mid-stream (``modify_request``), e.g. after the microphone
+        changed; the audio sent afterwards is in the new format.
+
+        Args:
+            sample_rate: the new ``sampleRateHertz`` (8000 to 48000); unchanged when None.
+            encoding: the new encoding (``LINEAR16``, ``FLAC``, ``MULAW``, ``Opus``); unchanged
+                when None.
+
+        Raises:
+            InvalidArgumentError: an unknown encoding or a rate out of range (nothing sent).
+            StreamingError: the connection is closed.
+        """
+        new_rate = self.sample_rate if sample_rate is None else sample_rate
+        new_encoding = self.encoding if encoding is None else encoding
+        with checked_arguments(
+            {
+                "speechRecognition.sampleRateHertz": "sample_rate",
+                "speechRecognition.encoding": "encoding",
+            }
+        ):
+            message = encode(streaming.modify_request(new_encoding, new_rate))
+        with self._send_lock:
+            self._live.send(message)
+            recognition = {"encoding": new_encoding, "sampleRateHertz": new_rate}
+            # A reconnection starts again with the format in use now.
+            self._request["config"]["speechRecognition"] = recognition
+            self.sample_rate, self.encoding = new_rate, new_encoding
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> StreamingConnection:
         """End the stream: send ``stop_request``, wait for ``conversation_completed``, close.
@@ -271,7 +374,15 @@ class StreamingConnection(LiveConnectionOwner):
 
         Args:
             timeout: seconds to wait for the service to complete the conversation.
+
+        Raises:
+            StreamingError: the stream was live, and the service did not complete the
+                conversation: the connection broke during the stop, or the timeout passed.
+                The stream is closed either way; what was processed is in ``conversation``.
+                (Stopping a stream that had already ended raises nothing: its end, if it was
+                an error, is in ``error``.)
         """
+        ended_before = self._finished.is_set()
         # The first stopper sends the stop; the service's close that follows is expected.
         if self._live.begin_stop() and self._live.expect_close():
             try:
@@ -280,25 +391,31 @@ class StreamingConnection(LiveConnectionOwner):
                 logger.debug("stop_request not sent: %s", exc)
         if self._live.on_reader_thread():
             return self
-        if not self._finished.wait(timeout):
-            logger.warning(
-                "streaming connection %s: no conversation_completed within %g s; closing anyway",
-                self.connectionId,
-                timeout,
-            )
+        finished = self._finished.wait(timeout)
         self._live.close(timeout=min(timeout, 5.0))
+        if not self._completed.is_set() and not ended_before:
+            cause = self.error or (
+                "the connection ended first" if finished else f"nothing came within {timeout:g} s"
+            )
+            raise StreamingError(
+                f"streaming connection {self.connectionId} stopped, but the service did not "
+                f"complete the conversation: {cause}"
+            )
         return self
 
     def interrupt(self, deadline: float) -> None:
         """Stop before ``deadline`` (a ``time.monotonic()`` value); used on Ctrl+C."""
-        self.stop(timeout=max(0.1, deadline - time.monotonic() - 0.2))
+        try:
+            self.stop(timeout=max(0.1, deadline - time.monotonic() - 0.2))
+        except StreamingError as exc:  # the program is ending: say it, do not raise into it
+            logger.warning("%s", exc)
 
     # -- internals -------------------------------------------------------------------------------
 
     def _start(self) -> None:
         self._live.open()
         try:
-            self._send(encode(self._request))
+            self._live.send(encode(self._request))
         except BaseException:
             self._live.close(timeout=1.0)
             raise
@@ -313,8 +430,65 @@ class StreamingConnection(LiveConnectionOwner):
                 )
             )
 
-    def _send(self, frame: str | bytes) -> None:
-        self._live.send(frame)
+    def _send(self, frame: bytes) -> None:
+        """Send one audio frame; it is held until the service confirms it (ReplayBuffer), and
+        only held while the connection is down.
+
+        Raises:
+            AudioNotDeliveredError: the replay buffer is full, or reconnecting gave up.
+            StreamingError: the connection is closed (``error`` says why if it broke).
+        """
+        with self._send_lock:
+            if self.error is not None:
+                raise self.error
+            if self._live.reconnecting:
+                self._replay.add(frame)
+                return  # replayed once the connection is back
+            # While the connection is up, a full buffer waits for the service to confirm what
+            # it has read, as long as a live peer would take to answer.
+            self._replay.add(frame, self._client.dead_peer_timeout, self._checkpoint)
+            try:
+                self._live.send(frame)
+            except StreamingError:
+                if self._reconnect and not self._live.stopping and self.error is None:
+                    return  # the socket broke just now: the reconnection replays this frame
+                raise
+            now = time.monotonic()
+            if now - self._last_checkpoint >= _CHECKPOINT_SECONDS:
+                self._last_checkpoint = now
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Ask the service to confirm what it has read so far (its pong releases it)."""
+        with contextlib.suppress(StreamingError):  # a broken socket: the reconnection handles it
+            self._live.ping(self._replay.checkpoint())
+
+    def _reopened(self, ready: Callable[[], None]) -> None:
+        """On a new socket after a drop: start again, replay what was not confirmed, go on."""
+        before = self.conversation.get_conversation_id() if self.conversation else None
+        self._ready.clear()
+        self._live.send(encode(self._request))
+        if not self._ready.wait(self._client.connect_timeout) or self._refusal is not None:
+            refusal, self._refusal = self._refusal, None
+            raise refusal or StreamingError("the service did not take the start_request again")
+        after = self.conversation.get_conversation_id() if self.conversation else None
+        if before is not None and after != before:
+            self._live.notify("conversation_changed", previous=before, conversationId=after)
+        with self._send_lock:
+            for frame in self._replay.pending():
+                self._live.send(frame)
+            ready()
+            self._checkpoint()
+
+    def _gave_up(self, error: StreamingError) -> StreamingError:
+        if not len(self._replay):
+            return error
+        lost = self._replay.undelivered()
+        return AudioNotDeliveredError(
+            f"{error}; {lost}",
+            undelivered_bytes=lost.undelivered_bytes,
+            undelivered_seconds=lost.undelivered_seconds,
+        )
 
     def _stream(self, frame: bytes) -> bool:
         """Send one frame of a long stream; False once the stream has ended normally.
@@ -343,6 +517,7 @@ class StreamingConnection(LiveConnectionOwner):
             self._ready.set()
         elif kind == "conversation_completed":
             self.summary_url = message.get("summaryUrl")
+            self._completed.set()
             self._finished.set()
         elif kind == "error":
             error = StreamingError(
@@ -385,6 +560,7 @@ def _start_request(
     languages: Sequence[str] | None,
     timezone: str | None,
     trackers: Sequence[Mapping[str, Any]] | None,
+    **session: Any,
 ) -> dict[str, Any]:
     """Map the arguments of ``start_connection`` onto the ``start_request`` (§6.2)."""
     if isinstance(insight_types, str):
@@ -405,7 +581,11 @@ def _start_request(
         trackers = [dict(item) if isinstance(item, Mapping) else item for item in trackers]
     with checked_arguments({"insightTypes": "insight_types"}):
         request = streaming.start_request(
-            insight_types, merged, None if speaker is None else _speaker(speaker), trackers
+            insight_types,
+            merged,
+            None if speaker is None else _speaker(speaker),
+            trackers,
+            **session,
         )
         encode(request)  # it must travel as JSON: refused now, not after connecting
     return request
@@ -432,3 +612,17 @@ def _speaker(speaker: Mapping[str, Any]) -> dict[str, str]:
         "name": str(speaker.get("name") or ""),
     }
     return {key: value for key, value in result.items() if value}
+
+
+def _bytes_per_second(recognition: Mapping[str, Any]) -> float:
+    """Bytes per second of audio in this format (compressed formats: at most LINEAR16's)."""
+    bytes_per_sample = 1 if recognition["encoding"] == "MULAW" else 2
+    return float(recognition["sampleRateHertz"] * bytes_per_sample)
+
+
+def _checked_seconds(value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 86400:
+        raise InvalidArgumentError(
+            f"replay_buffer_seconds must be a number of seconds above 0, not {value!r}"
+        )
+    return float(value)

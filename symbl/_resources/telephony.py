@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from symbl._live.connection import LiveConnection, LiveConnectionOwner, checked_signal_flag
 from symbl._protocol import telephony
 from symbl._transport.http import HttpClient
-from symbl.errors import SymblError
+from symbl.errors import InvalidArgumentError, SymblError
 
 from .base import CredentialsArgument, Resource, checked_arguments, path_id, timezone_offset
 from .conversations import Conversation
@@ -54,6 +54,7 @@ class Telephony(Resource):
         timezone: str | None = None,
         *,
         handle_signals: bool = True,
+        reconnect: bool = True,
     ) -> Connection:
         """Have Symbl dial a phone number (a phone, or a conference bridge).
 
@@ -70,6 +71,8 @@ class Telephony(Resource):
             timezone: an IANA name such as ``"America/New_York"`` (used in the summary).
             handle_signals: whether Ctrl+C and the end of the program stop the call (True);
                 False leaves stopping it to your program.
+            reconnect: whether the live events socket reopens by itself after an abnormal end
+                (True), or ends with an error (False). The call goes on either way.
 
         Raises:
             InvalidArgumentError: a bad argument (nothing was sent).
@@ -82,7 +85,7 @@ class Telephony(Resource):
         if dtmf is not None:
             endpoint["dtmf"] = dtmf
         return self._start(
-            endpoint, credentials, actions, data, languages, timezone, handle_signals
+            endpoint, credentials, actions, data, languages, timezone, handle_signals, reconnect
         )
 
     def start_sip(
@@ -96,20 +99,21 @@ class Telephony(Resource):
         timezone: str | None = None,
         *,
         handle_signals: bool = True,
+        reconnect: bool = True,
     ) -> Connection:
         """Have Symbl join a call through a SIP URI.
 
         Args:
             uri: e.g. ``"sip:8002@sip.example.com"``.
             audio_config: e.g. ``{"encoding": "OPUS", "sampleRate": 48000, "sampleSize": 16}``.
-            credentials, actions, data, languages, timezone, handle_signals: as for
+            credentials, actions, data, languages, timezone, handle_signals, reconnect: as for
                 :meth:`start_pstn`.
         """
         endpoint: dict[str, Any] = {"type": "sip", "uri": uri}
         if audio_config is not None:
             endpoint["audioConfig"] = audio_config
         return self._start(
-            endpoint, credentials, actions, data, languages, timezone, handle_signals
+            endpoint, credentials, actions, data, languages, timezone, handle_signals, reconnect
         )
 
     def stop(
@@ -137,14 +141,18 @@ class Telephony(Resource):
         languages: Sequence[str] | None,
         timezone: str | None,
         handle_signals: bool,
+        reconnect: bool,
     ) -> Connection:
         checked_signal_flag(handle_signals)
+        if not isinstance(reconnect, bool):
+            raise InvalidArgumentError(f"reconnect must be True or False, not {reconnect!r}")
         if timezone is not None:
             timezone_offset(timezone)  # checks the name
         with checked_arguments(_ARGUMENTS):
             request = telephony.start(endpoint, actions, data, languages, timezone)
         client = self._client_for(credentials)
-        return Connection(client, client.send(request), handle_signals=handle_signals)
+        answer = client.send(request)
+        return Connection(client, answer, handle_signals=handle_signals, reconnect=reconnect)
 
 
 class Connection(LiveConnectionOwner):
@@ -161,10 +169,18 @@ class Connection(LiveConnectionOwner):
         handle_signals: whether Ctrl+C and the end of the program stop the call once
             subscribed (True). Set it to False to leave that to your program, which then calls
             ``stop()`` itself.
+
+    The live events socket reopens by itself after an abnormal end (``reconnecting`` and
+    ``reconnected`` events tell when), unless the call was started with ``reconnect=False``.
     """
 
     def __init__(
-        self, client: HttpClient, answer: Mapping[str, Any], *, handle_signals: bool = True
+        self,
+        client: HttpClient,
+        answer: Mapping[str, Any],
+        *,
+        handle_signals: bool = True,
+        reconnect: bool = True,
     ) -> None:
         if not isinstance(answer, Mapping) or not answer.get("connectionId"):
             raise SymblError(f"the service answered without a connectionId: {answer!r}")
@@ -188,6 +204,8 @@ class Connection(LiveConnectionOwner):
             # snippets do) keeps receiving events until the call ends.
             daemon=False,
             handle_signals=handle_signals,
+            # A dropped results socket is opened again; the call itself never stopped.
+            reconnect=reconnect,
         )
 
     def __repr__(self) -> str:

@@ -62,6 +62,8 @@ _SETTINGS = (
     "poll_interval",
     "max_poll_interval",
     "job_timeout",
+    "heartbeat_interval",
+    "dead_peer_timeout",
 )
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
@@ -102,6 +104,11 @@ class HttpClient:
         poll_interval: seconds between the first job polls (the very first goes out at once).
         max_poll_interval: the cap the poll interval grows to.
         job_timeout: longest wait for an async job to end before :class:`WaitTimeoutError`.
+        heartbeat_interval: seconds a live connection may stay quiet before it pings the
+            service.
+        dead_peer_timeout: seconds without a word from the service (not even an answer to a
+            ping) after which a live connection counts as broken: it reconnects, or reports
+            the error. Must exceed ``heartbeat_interval``.
 
     """
 
@@ -118,6 +125,8 @@ class HttpClient:
         poll_interval: float = 0.25,
         max_poll_interval: float = 5.0,
         job_timeout: float = 7200.0,
+        heartbeat_interval: float = 2.5,
+        dead_peer_timeout: float = 7.5,
     ) -> None:
         settings = {
             "timeout": timeout,
@@ -127,9 +136,16 @@ class HttpClient:
             "poll_interval": poll_interval,
             "max_poll_interval": max_poll_interval,
             "job_timeout": job_timeout,
+            "heartbeat_interval": heartbeat_interval,
+            "dead_peer_timeout": dead_peer_timeout,
         }
         for name, value in settings.items():
             _check_positive(name, value)
+        if dead_peer_timeout <= heartbeat_interval:
+            raise errors.InvalidArgumentError(
+                "dead_peer_timeout must be longer than heartbeat_interval, so that a quiet "
+                "connection is pinged before it counts as broken"
+            )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.InvalidArgumentError("max_retries must be an int >= 0")
         self.credentials: Credentials = resolve_credentials(credentials)
@@ -143,6 +159,8 @@ class HttpClient:
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.job_timeout = job_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.dead_peer_timeout = dead_peer_timeout
         self._tokens = token_provider_for(self.base_url, self.credentials)
         self._derived: dict[Credentials, HttpClient] = {}
         self._session = _session_for(self.base_url)
@@ -196,6 +214,7 @@ class HttpClient:
         on_close: Callable[[errors.StreamingError | None], None],
         daemon: bool = False,
         lifecycle: Lifecycle | None = None,
+        on_pong: Callable[[int], None] | None = None,
     ) -> WebSocketConnection:
         """Open a websocket to the service: the one way every live connection connects.
 
@@ -208,7 +227,7 @@ class HttpClient:
         Args:
             path: the socket's path, e.g. ``/v1/streaming/<connectionId>?source=python_sdk``.
             name: the reader thread's name.
-            on_frame, on_wake, on_close, daemon: as for :class:`WebSocketConnection`.
+            on_frame, on_wake, on_close, daemon, on_pong: as for :class:`WebSocketConnection`.
             lifecycle: the state machine the socket drives (its owner's); a new one if omitted.
 
         Returns:
@@ -235,8 +254,11 @@ class HttpClient:
             on_close=on_close,
             connect_timeout=self.connect_timeout,
             io_timeout=self.timeout,
+            heartbeat=self.heartbeat_interval,
+            dead_peer_timeout=self.dead_peer_timeout,
             daemon=daemon,
             lifecycle=lifecycle,
+            on_pong=on_pong,
         )
         connection.open(retry_with=refresh)
         return connection

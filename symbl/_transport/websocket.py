@@ -18,8 +18,10 @@ close code other than 1000) reaches it as a :class:`StreamingError` with the cod
 
 Every wait has a timeout: the handshake, each send and receive (``io_timeout``) and
 :meth:`close`. A connection that stays quiet is pinged every ``heartbeat`` seconds, and one
-that answers nothing for two heartbeats is declared dead, so a vanished peer cannot leave the
-reader (and the process) waiting forever.
+from which nothing at all (not even a pong) has come for ``dead_peer_timeout`` seconds is
+declared dead, so a vanished or frozen peer cannot leave the reader (and the process) waiting
+forever. :meth:`ping` sends a numbered ping from any thread; the peer's pong comes back to
+``on_pong`` with the number, which tells that the peer has read everything sent before it.
 """
 
 from __future__ import annotations
@@ -53,11 +55,14 @@ class State(enum.Enum):
     NEW = "new"
     CONNECTING = "connecting"
     OPEN = "open"
+    #: A connection between two sockets: the last one ended abnormally, the next is coming.
+    #: Only a connection is ever in this state; a socket never reopens.
+    RECONNECTING = "reconnecting"
     CLOSING = "closing"
     CLOSED = "closed"
 
 
-# Reconnection (open ⇄ reconnecting) is not built yet, so there is no such state to be in.
+# A socket's moves; a connection's own open ⇄ reconnecting is its owner's (symbl._live).
 _ALLOWED: dict[State, frozenset[State]] = {
     State.NEW: frozenset({State.CONNECTING, State.CLOSED}),
     State.CONNECTING: frozenset({State.OPEN, State.CLOSED}),
@@ -128,6 +133,9 @@ class WebSocketConnection:
         connect_timeout: seconds allowed for the TCP, TLS and websocket handshakes.
         io_timeout: seconds any single send or receive may block.
         heartbeat: seconds of silence before the reader pings the peer.
+        dead_peer_timeout: seconds without any frame from the peer (a pong counts) after which
+            it is declared dead and the connection ends with an error.
+        on_pong: called on the reader thread with the number of each answered :meth:`ping`.
         daemon: whether the reader thread may be abandoned when the program ends. A non-daemon
             reader keeps a script that ended right after subscribing alive until the
             connection ends (what the telephony snippets rely on).
@@ -146,9 +154,11 @@ class WebSocketConnection:
         on_close: Callable[[StreamingError | None], None],
         connect_timeout: float = 10.0,
         io_timeout: float = 30.0,
-        heartbeat: float = 20.0,
+        heartbeat: float = 2.5,
+        dead_peer_timeout: float = 7.5,
         daemon: bool = False,
         lifecycle: Lifecycle | None = None,
+        on_pong: Callable[[int], None] | None = None,
     ) -> None:
         self.url = url
         self._headers = dict(headers)
@@ -159,6 +169,8 @@ class WebSocketConnection:
         self._connect_timeout = connect_timeout
         self._io_timeout = io_timeout
         self._heartbeat = heartbeat
+        self._dead_peer_timeout = dead_peer_timeout
+        self._on_pong = on_pong
         self._daemon = daemon
         self.lifecycle = lifecycle or Lifecycle()
         self._close_lock = threading.Lock()
@@ -259,6 +271,22 @@ class WebSocketConnection:
                 f"sending on {self.url} failed: {exc or type(exc).__name__}"
             ) from exc
 
+    def ping(self, number: int) -> None:
+        """Send a ping carrying ``number`` (safe from any thread); ``on_pong`` gets it back.
+
+        Raises:
+            StreamingError: the connection is not open, or the send failed.
+        """
+        ws = self._socket
+        if ws is None or self.state is not State.OPEN:
+            raise StreamingError(f"cannot ping: the connection is {self.state.value}")
+        try:
+            ws.ping(str(number))
+        except (websocket.WebSocketException, OSError) as exc:
+            raise StreamingError(
+                f"sending on {self.url} failed: {exc or type(exc).__name__}"
+            ) from exc
+
     def wake(self) -> None:
         """Make the reader thread call ``on_wake`` soon (safe from any thread)."""
         # An OSError means the reader has finished: there is nothing left to wake.
@@ -311,7 +339,7 @@ class WebSocketConnection:
         last_heard = time.monotonic()
         try:
             while True:
-                socket_ready, woken = self._wait(ws)
+                socket_ready, woken = self._wait(ws, last_heard)
                 if woken:
                     self._on_wake()
                 if not socket_ready:
@@ -328,6 +356,10 @@ class WebSocketConnection:
                     self._on_frame(data.decode("utf-8", errors="replace"))
                 elif opcode == websocket.ABNF.OPCODE_BINARY:
                     self._on_frame(bytes(data))
+                elif opcode == websocket.ABNF.OPCODE_PONG and self._on_pong is not None:
+                    number = bytes(data).decode("ascii", errors="replace")
+                    if number.isdigit():  # the heartbeat's own pings carry no number
+                        self._on_pong(int(number))
         except (websocket.WebSocketException, OSError, ValueError) as exc:
             failure = exc
         finally:
@@ -352,15 +384,16 @@ class WebSocketConnection:
 
     def _keep_alive(self, ws: websocket.WebSocket, last_heard: float) -> float:
         """After a quiet heartbeat: ping, or give up on a peer that stopped answering."""
-        if time.monotonic() - last_heard > 2 * self._heartbeat:
+        if time.monotonic() - last_heard >= self._dead_peer_timeout:
             raise websocket.WebSocketTimeoutException(
-                f"no answer for {2 * self._heartbeat:g} s, not even to pings"
+                f"no answer for {self._dead_peer_timeout:g} s, not even to pings"
             )
         ws.ping()
         return last_heard
 
-    def _wait(self, ws: websocket.WebSocket) -> tuple[bool, bool]:
-        """Block until a frame can be read, someone called :meth:`wake`, or a heartbeat passed.
+    def _wait(self, ws: websocket.WebSocket, last_heard: float) -> tuple[bool, bool]:
+        """Block until a frame can be read, someone called :meth:`wake`, a heartbeat passed, or
+        the peer has been silent for ``dead_peer_timeout``.
 
         Returns ``(socket_ready, woken)``.
         """
@@ -369,7 +402,8 @@ class WebSocketConnection:
             raise websocket.WebSocketConnectionClosedException("the socket is closed")
         # TLS may already hold decrypted bytes that select() on the socket would never report.
         buffered = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        timeout = 0 if buffered else self._heartbeat
+        until_dead = last_heard + self._dead_peer_timeout - time.monotonic()
+        timeout = 0 if buffered else max(0.0, min(self._heartbeat, until_dead))
         readable, _, _ = select.select([sock, self._wake_in], [], [], timeout)
         woken = self._wake_in in readable
         if woken:

@@ -9,6 +9,11 @@ Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.htt
   the summary emails they would have sent, and the remote party hanging up.
 - :meth:`Emulator.drop_websockets`: cut live sockets without a close frame.
 - :meth:`Emulator.close_websockets`: close live sockets with a chosen close code (1011, ...).
+- :meth:`Emulator.freeze_websockets`, :meth:`Emulator.unfreeze_websockets`: keep live sockets
+  open but read and send nothing (no pongs either), for a while or until unfrozen.
+- :meth:`Emulator.add_fault` with ``websocket="cut" | "freeze" | "close"``: the same to
+  sockets that open later, at a chosen moment (``after_bytes``, ``after_frames``,
+  ``after_frames_sent``, ``after_seconds``).
 - Settings ``stream_idle_seconds`` (1800), ``telephony_speed`` (1.0),
   ``telephony_answer_seconds`` (0.5) and ``stop_order`` (``"recognition_stopped_first"``).
 
@@ -243,7 +248,15 @@ class Emulator:
         return self.call(lambda: self.state.tokens.generated.get(app_id or self.app_id, 0))
 
     def add_fault(self, **rule: Any) -> FaultRule:
-        """Inject a fault, e.g. ``add_fault(path="/v1/job/*", status=503, times=2)``."""
+        """Inject a fault: a request rule, e.g. ``add_fault(path="/v1/job/*", status=503,
+        times=2)``, or a socket rule for websockets that open later, e.g.
+        ``add_fault(path="/v1/streaming/*", websocket="cut", after_bytes=65536, times=1)``
+        (see :class:`~symbl.emulator.stores.faults.FaultRule`).
+
+        Raises:
+            ValueError: an invalid rule.
+            TypeError: an unknown field.
+        """
         return self.call(self.state.faults.add, FaultRule(**rule))
 
     def clear_faults(self) -> None:
@@ -317,7 +330,11 @@ class Emulator:
         """Every streaming session so far: ``connectionId``, ``conversationId``, ``state``,
         ``start_request`` (as received), ``audio_bytes``, ``audio_frames``, ``audio_seconds``,
         ``largest_frame``, ``audio_before_start``, ``oversize_frames``, ``stop_requests`` (the
-        raw texts) and ``sockets`` (open now)."""
+        raw texts), ``modify_requests`` (as received), ``sockets`` (open now), ``reconnects``
+        and ``senders``: every sender socket of the session in the order they opened, each
+        ``path``, ``open``, ``frozen``, ``reconnect``, ``start_requests``, ``bytes_received``
+        (every binary byte read), ``audio_bytes`` and ``audio_frames`` (of them, accepted as
+        audio)."""
         return self.call(lambda: [s.to_json() for s in self.state.streams.sessions()])
 
     def stream_audio(self, connection_id: str) -> bytes:
@@ -372,3 +389,29 @@ class Emulator:
         if not isinstance(reason, str):
             raise ValueError("reason must be a string")
         return self.call(self.state.sockets.close, path_prefix, code, reason)
+
+    def freeze_websockets(self, path_prefix: str = "", seconds: float | None = None) -> int:
+        """Freeze every live websocket whose path starts with ``path_prefix`` (all by default),
+        as a network path that stops carrying anything would: the TCP connection stays open,
+        but the emulator reads nothing from it (so it answers no ping, neither protocol-level
+        nor ``__PING__``, and does not see the client close) and sends nothing on it, for
+        ``seconds`` or until :meth:`unfreeze_websockets`. Returns how many.
+
+        When a freeze ends the socket goes on where it stopped: what the client sent meanwhile
+        is read and handled then, and what the emulator had to send goes out, as TCP delivers
+        late rather than losing. For a path that never comes back, cut the frozen socket
+        (:meth:`drop_websockets`). ``reset()`` and ``stop()`` cut frozen sockets.
+
+        Raises:
+            ValueError: ``seconds`` is negative or not a number.
+        """
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0
+        ):
+            raise ValueError("seconds must be a number of seconds, at least 0, or None")
+        return self.call(self.state.sockets.freeze, path_prefix, seconds)
+
+    def unfreeze_websockets(self, path_prefix: str = "") -> int:
+        """End the freeze of every frozen websocket whose path starts with ``path_prefix``;
+        returns how many."""
+        return self.call(self.state.sockets.thaw, path_prefix)

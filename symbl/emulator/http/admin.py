@@ -5,7 +5,14 @@
 - ``GET|PATCH /_emulator/settings``: behaviour knobs (``tokenLifetime``, ...).
 - ``POST /_emulator/apps``: register ``{"appId", "appSecret"}``.
 - ``POST /_emulator/tokens:revoke``: invalidate every issued token.
-- ``GET|POST|DELETE /_emulator/faults``: list, add (a :class:`FaultRule` as JSON), clear faults.
+- ``GET|POST|DELETE /_emulator/faults``: list, add (a :class:`FaultRule` as JSON, names in
+  camelCase or snake_case), clear faults. A rule with ``"websocket": "cut" | "freeze" |
+  "close"`` breaks websockets that open later, at once or at a chosen moment:
+  ``{"path": "/v1/streaming/*", "websocket": "cut", "afterBytes": 65536, "times": 1}``;
+  ``{"path": "/session/subscribe/*", "websocket": "close", "code": 1011, "afterSeconds": 2}``;
+  ``{"path": "/v1/streaming/*", "websocket": "freeze", "freezeSeconds": 5,
+  "afterFrames": 10}`` (triggers: ``afterBytes``, ``afterFrames``, ``afterFramesSent``,
+  ``afterSeconds``; none: as soon as the socket opens).
 - ``POST /_emulator/media``: register a transcript for media, by ``url`` or ``sha256``:
   ``{"url": "https://...", "transcript": [{"speaker": {...}, "text": ..., "start": 0, "end": 2}]}``.
 - ``GET|POST /_emulator/conversations``: list every conversation (with where its words came
@@ -24,6 +31,12 @@
 - ``POST /_emulator/websockets:close``: close live websockets with a close frame; optional body
   ``{"path": "/session/subscribe/", "code": 1011, "reason": "..."}`` (a path prefix, by default
   every socket; code 1011 by default); answers ``{"closed": n}``.
+- ``POST /_emulator/websockets:freeze``: freeze live websockets (the connection stays open,
+  nothing is read or sent, pings go unanswered); optional body
+  ``{"path": "/v1/streaming/", "seconds": 5}`` (by default every socket, until unfrozen);
+  answers ``{"frozen": n}``.
+- ``POST /_emulator/websockets:unfreeze``: end the freeze; optional body ``{"path": ...}``;
+  answers ``{"unfrozen": n}``.
 
 No token is needed, nothing here is logged, and faults never apply here.
 """
@@ -33,6 +46,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from symbl._protocol.frames import CLOSE_INTERNAL_ERROR, is_sendable_close_code
+from symbl._protocol.names import snake_case
 from symbl.emulator.media import TranscriptLine, parse_transcript
 from symbl.emulator.stores.faults import FaultRule
 from symbl.emulator.stores.processing import RegisteredMedia, import_text
@@ -107,7 +121,7 @@ async def list_faults(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/faults")
 async def add_fault(request: web.Request) -> web.Response:
     """Add a fault rule, e.g. ``{"path": "/v1/job/*", "status": 503, "times": 2}``."""
-    body = await read_object(request)
+    body = {snake_case(name): value for name, value in (await read_object(request)).items()}
     body.pop("id", None)
     try:
         rule = FaultRule(**body)
@@ -279,3 +293,29 @@ async def close_websockets(request: web.Request) -> web.Response:
             400, f"{code!r} is not a close code a server may send (1000-4999, not 1004-1006, 1015)."
         )
     return json_response({"closed": state_of(request).sockets.close(prefix, code, reason)})
+
+
+@routes.post(PREFIX + "/websockets:freeze")
+async def freeze_websockets(request: web.Request) -> web.Response:
+    """Freeze live websockets (those under ``path``, if given), for ``seconds`` if given."""
+    usage = 'The body is optional: {"path": "<path prefix>", "seconds": 5}.'
+    body = await read_json(request) if request.body_exists else {}
+    if not isinstance(body, dict) or set(body) - {"path", "seconds"}:
+        raise ApiError(400, usage)
+    prefix, seconds = body.get("path", ""), body.get("seconds")
+    if not isinstance(prefix, str) or not (
+        seconds is None
+        or (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0)
+    ):
+        raise ApiError(400, usage)
+    return json_response({"frozen": state_of(request).sockets.freeze(prefix, seconds)})
+
+
+@routes.post(PREFIX + "/websockets:unfreeze")
+async def unfreeze_websockets(request: web.Request) -> web.Response:
+    """End the freeze of live websockets (those under ``path``, if given)."""
+    body = await read_json(request) if request.body_exists else {}
+    prefix = body.get("path", "") if isinstance(body, dict) and set(body) <= {"path"} else None
+    if not isinstance(prefix, str):
+        raise ApiError(400, 'The body is optional: {"path": "<path prefix>"}.')
+    return json_response({"unfrozen": state_of(request).sockets.thaw(prefix)})

@@ -16,7 +16,9 @@ session honestly hears nothing.
   ``topic_response`` for topics not seen before, ``tracker_response``) and appends the line to
   the session's :class:`~symbl.emulator.stores.conversations.StoredConversation`.
 - :class:`Sink` is what a store sends frames through (the HTTP layer implements it over a
-  websocket); :class:`SocketRegistry` knows every live one, to drop or close them all.
+  websocket); :class:`SocketRegistry` knows every live one, to cut, freeze, unfreeze or close
+  those under a path, now. Socket fault rules (:mod:`.faults`) do the same to one socket at a
+  chosen moment, through :func:`strike`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from symbl.emulator.engine import insights
 from symbl.emulator.media import TranscriptLine
 
 from .conversations import Line, StoredConversation
+from .faults import FaultRule
 
 JSON = dict[str, Any]
 
@@ -53,11 +56,33 @@ class Sink(Protocol):
     def send_text(self, text: str) -> None:
         """Queue a raw text frame."""
 
-    def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
-        """Queue a close frame after whatever is queued; later sends are dropped."""
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "", *, wait: bool = True) -> None:
+        """Queue a close frame after whatever is queued; later sends are dropped. Then wait a
+        while for the client's answering close frame, or (``wait`` false) end at once."""
 
     def abort(self) -> None:
         """Cut the connection at once, without a close frame."""
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the socket is frozen."""
+
+    def freeze(self, seconds: float | None = None) -> None:
+        """Stop reading from the connection and writing to it (it stays open), for ``seconds``
+        or until :meth:`thaw`; what is queued meanwhile waits."""
+
+    def thaw(self) -> None:
+        """End a freeze: the socket goes on where it stopped."""
+
+
+def strike(sink: Sink, rule: FaultRule) -> None:
+    """Do to ``sink`` what a socket fault rule says: cut, freeze or close it."""
+    if rule.websocket == "cut":
+        sink.abort()
+    elif rule.websocket == "freeze":
+        sink.freeze(rule.freeze_seconds)
+    elif rule.websocket == "close":
+        sink.close(rule.code, rule.reason)
 
 
 class SocketRegistry:
@@ -81,7 +106,7 @@ class SocketRegistry:
 
     def drop(self, path_prefix: str = "") -> int:
         """Abort every socket whose path starts with ``path_prefix``; return how many."""
-        chosen = [sink for sink in self._sinks if sink.path.startswith(path_prefix)]
+        chosen = self._under(path_prefix)
         for sink in chosen:
             sink.abort()
         return len(chosen)
@@ -91,15 +116,38 @@ class SocketRegistry:
     ) -> int:
         """Close every socket whose path starts with ``path_prefix`` with ``code`` (after the
         frames already queued on it); return how many."""
-        chosen = [sink for sink in self._sinks if sink.path.startswith(path_prefix)]
+        chosen = self._under(path_prefix)
         for sink in chosen:
             sink.close(code, reason)
         return len(chosen)
 
+    def freeze(self, path_prefix: str = "", seconds: float | None = None) -> int:
+        """Freeze every socket whose path starts with ``path_prefix`` (for ``seconds``, or until
+        unfrozen); return how many."""
+        chosen = self._under(path_prefix)
+        for sink in chosen:
+            sink.freeze(seconds)
+        return len(chosen)
+
+    def thaw(self, path_prefix: str = "") -> int:
+        """Unfreeze every frozen socket whose path starts with ``path_prefix``; return how
+        many."""
+        chosen = [sink for sink in self._under(path_prefix) if sink.frozen]
+        for sink in chosen:
+            sink.thaw()
+        return len(chosen)
+
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
-        """Close every socket with ``code``."""
+        """Close every socket with ``code`` without waiting for answers; frozen ones, which
+        can carry nothing, are cut."""
         for sink in list(self._sinks):
-            sink.close(code, reason)
+            if sink.frozen:
+                sink.abort()
+            else:
+                sink.close(code, reason, wait=False)
+
+    def _under(self, path_prefix: str) -> list[Sink]:
+        return [sink for sink in self._sinks if sink.path.startswith(path_prefix)]
 
 
 def platform_message(kind: str, **fields: Any) -> JSON:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from symbl._protocol.frames import CLOSE_GOING_AWAY
+from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from symbl.emulator.media import TranscriptLine
 
 from .conversations import ConversationStore
@@ -38,7 +38,9 @@ class EmulatorState:
         """Forget tokens, requests, faults, conversations, jobs and every changed setting;
         end every stream and call and close every websocket."""
         self.jobs.cancel_all()
-        self.end_live(CLOSE_GOING_AWAY, "the emulator was reset")
+        # A normal close: a test harness resetting is not a service failing, so clients end
+        # their connections instead of reconnecting into the next test.
+        self.end_live(CLOSE_NORMAL, "the emulator was reset")
         self._start_fresh()
 
     def end_live(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:

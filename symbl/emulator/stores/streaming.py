@@ -9,20 +9,36 @@ Life of a session:
 - ``waiting``: sockets are open, no valid ``start_request`` yet. Audio is ignored (counted).
 - ``listening``: the first valid ``start_request`` creates the conversation and sends
   ``conversation_created``, ``started_listening``, ``recognition_started`` (to the starting
-  socket and the subscribers; a sender joining later gets them too, with the same id).
+  socket and the subscribers; a sender that starts later gets them too, with the same id).
   Recognition follows the *received* audio: LINEAR16 lasts ``bytes / (2 * rate)`` seconds,
-  MULAW ``bytes / rate``; FLAC and Opus frames are counted but do not move the clock. The
-  clock is the longest audio any sender has sent, and plays the live transcript
-  (:mod:`.live`).
-- ``paused``: after ``stop_request`` with ``disconnectOnStopRequest: false``: sockets stay
-  open, audio is ignored, and a new ``start_request`` resumes the same conversation; after
-  ``disconnectOnStopRequestTimeout`` seconds (default 1800) the sockets are closed.
+  MULAW ``bytes / rate``; FLAC and Opus frames are counted but do not move the clock. Each
+  sender's audio is laid on the session's clock from where that clock stood when the sender's
+  ``start_request`` was accepted (a speaker joining later, a socket reconnecting, a paused
+  socket resuming all go on from there); the session's clock is the furthest any sender has
+  reached, and plays the live transcript (:mod:`.live`). A ``modify_request`` changes the
+  encoding or rate of the following audio of its socket (a field left out keeps its value)
+  and is answered with ``session_modified``.
+- Every sender gone without a ``stop_request`` (cut, closed): with ``noConnectionTimeout``
+  (of the latest accepted ``start_request``) the session stays ``listening`` that many
+  seconds with no sender. A sender socket that joins meanwhile and sends a ``start_request``
+  continues the same conversation (same ``conversationId``, the transcript and the clock go
+  on): a *reconnect*. When the time is up the conversation is finalised as below, and a
+  later socket on that id starts a new session. Without it (0, the default) the last sender
+  leaving ends the session at once.
+- ``paused``: after ``stop_request`` with ``disconnectOnStopRequest: false``: both final
+  messages are sent, the sockets stay open, audio is ignored (counted), and a new
+  ``start_request`` resumes the same conversation; after ``disconnectOnStopRequestTimeout``
+  seconds (default 1800; 0 closes at once, as with ``true``) the sockets are closed.
 - ``completed``: after ``stop_request`` (or ``stream_idle_seconds`` of silence, or the
   last sender leaving, after ``noConnectionTimeout`` if one was given): every socket gets
   ``recognition_stopped`` and ``conversation_completed`` (order: setting ``stop_order``) and
   is closed with 1000.
 - ``rejected``: the ``start_request`` was invalid (error message, close 1008, no
   conversation); ``closed``: every socket left before any ``start_request``.
+
+A sender counts as a reconnect when its ``start_request`` continues a conversation in which
+no other sender could send at that moment (none open, or only frozen ones), and it is a new
+socket (a paused socket resuming is not one).
 """
 
 from __future__ import annotations
@@ -81,9 +97,26 @@ class StreamClient:
         self.subscriber = subscriber
         self.request: streaming.StartRequest | None = None
         self.listening = False
+        self.open = True
+        self.reconnect = False
         self.encoding = "LINEAR16"
         self.sample_rate = streaming.DEFAULT_SAMPLE_RATE
         self.seconds = 0.0
+        self.start_requests = 0
+        self.bytes_received = self.audio_bytes = self.audio_frames = 0
+
+    def to_json(self) -> JSON:
+        """The test-control view of a sender socket."""
+        return {
+            "path": self.sink.path,
+            "open": self.open,
+            "frozen": self.open and self.sink.frozen,
+            "reconnect": self.reconnect,
+            "start_requests": self.start_requests,
+            "bytes_received": self.bytes_received,
+            "audio_bytes": self.audio_bytes,
+            "audio_frames": self.audio_frames,
+        }
 
 
 class StreamSession:
@@ -98,6 +131,10 @@ class StreamSession:
         self.analyser: LiveAnalyser | None = None
         self.timeline = Timeline(script)
         self.clients: list[StreamClient] = []
+        self.senders_seen: list[StreamClient] = []
+        self.reconnects = 0
+        self.no_connection_timeout = 0.0
+        self.modify_requests: list[JSON] = []
         self.audio = bytearray()
         self.audio_bytes = self.audio_frames = self.largest_frame = 0
         self.audio_before_start = self.oversize_frames = 0
@@ -140,7 +177,10 @@ class StreamSession:
             "audio_before_start": self.audio_before_start,
             "oversize_frames": self.oversize_frames,
             "stop_requests": list(self.stop_requests),
+            "modify_requests": list(self.modify_requests),
             "sockets": len(self.clients),
+            "reconnects": self.reconnects,
+            "senders": [client.to_json() for client in self.senders_seen],
         }
 
 
@@ -192,6 +232,8 @@ class StreamStore:
             self._live[(app_id, connection_id)] = session
         client = StreamClient(session, sink, subscriber)
         session.clients.append(client)
+        if not subscriber:
+            session.senders_seen.append(client)
         if subscriber and session.conversation_id:
             sink.send(_created(session.conversation_id))
         elif not subscriber and session.state == "listening":
@@ -201,15 +243,15 @@ class StreamStore:
     def disconnect(self, client: StreamClient) -> None:
         """A socket closed or dropped; the last sender leaving ends the session."""
         session = client.session
+        client.open = False
         if client in session.clients:
             session.clients.remove(client)
         if self._shut or client.subscriber or not session.live or session.senders():
             return
-        request = session.request
         if session.state == "waiting":
             self._close(session, "closed")
-        elif session.state == "listening" and request and request.no_connection_timeout > 0:
-            self._arm(session, request.no_connection_timeout, lambda: self._finish(session))
+        elif session.state == "listening" and session.no_connection_timeout > 0:
+            self._arm(session, session.no_connection_timeout, lambda: self._finish(session))
         elif session.state == "listening":
             self._finish(session)
         else:
@@ -231,8 +273,22 @@ class StreamStore:
             if session.state == "waiting" and client.session.senders() == [client]:
                 self._close(session, "rejected")
             return
+        if (
+            session.state == "listening"
+            and client.start_requests == 0
+            and not any(
+                other.listening and not other.sink.frozen
+                for other in session.senders()
+                if other is not client
+            )
+        ):
+            client.reconnect = True
+            session.reconnects += 1
         client.request, client.listening = request, True
+        client.start_requests += 1
         client.encoding, client.sample_rate = request.encoding, request.sample_rate
+        client.seconds = max(client.seconds, session.heard)
+        session.no_connection_timeout = request.no_connection_timeout
         recipients = [client]
         if session.state != "listening":
             if session.analyser is None:
@@ -251,6 +307,7 @@ class StreamStore:
     def audio_frame(self, client: StreamClient, data: bytes) -> None:
         """A binary frame."""
         session = client.session
+        client.bytes_received += len(data)
         session.largest_frame = max(session.largest_frame, len(data))
         if len(data) > streaming.MAX_FRAME_BYTES:
             session.oversize_frames += 1
@@ -268,6 +325,8 @@ class StreamStore:
             return
         session.audio_frames += 1
         session.audio_bytes += len(data)
+        client.audio_frames += 1
+        client.audio_bytes += len(data)
         room = AUDIO_KEEP_LIMIT - len(session.audio)
         if room > 0:
             session.audio += data[:room]
@@ -279,14 +338,16 @@ class StreamStore:
             self._recognise(session)
 
     def modify(self, client: StreamClient, message: JSON) -> None:
-        """A ``modify_request``: new encoding or sample rate for this socket's audio."""
+        """A ``modify_request``: new encoding or sample rate for this socket's following audio
+        (what it leaves out stays as it was)."""
+        client.session.modify_requests.append(message)
         if client.subscriber or client.request is None:
             why = "this socket is read-only" if client.subscriber else "send start_request first"
             client.sink.send(error_message("Unexpected modify_request", why))
             return
         try:
-            encoding, rate = streaming.check_speech_recognition(
-                message.get("speechRecognition"), "speechRecognition", lenient=True
+            encoding, rate = streaming.check_modify_request(
+                message, client.encoding, client.sample_rate, lenient=True
             )
         except ValueError as exc:
             client.sink.send(error_message("Invalid modify_request", str(exc)))

@@ -1,0 +1,147 @@
+"""Live connections that survive the network, over real sockets to the emulator: reconnection
+with the same connection id, the replay of unconfirmed audio, the events that tell the user,
+typed errors when audio cannot be delivered, and a stop that tells the truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import symbl
+from symbl.emulator import Emulator
+
+from helpers import sdk_threads, wait_until
+
+STREAMING = "/v1/streaming/"
+SUBSCRIBE = "/session/subscribe/"
+PHONE = "+14155550100"
+# 0.1 s of LINEAR16 audio at 16 kHz.
+TENTH = b"\x01\x00" * 1600
+
+
+@pytest.fixture
+def calls(emu_env: Emulator) -> Emulator:
+    """Silent calls (only a stop or a hang-up ends them), answered at once."""
+    emu_env.set_live_transcript([])
+    emu_env.configure(telephony_speed=20.0, telephony_answer_seconds=0.1)
+    return emu_env
+
+
+def recorder(streaming: bool = False) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+    names = ("reconnecting", "reconnected", "error", "message")
+    names += ("conversation_changed",) if streaming else ()
+    return {name: (lambda event, name=name: seen.append((name, event))) for name in names}, seen
+
+
+def kinds(seen: list[tuple[str, Any]]) -> list[str]:
+    return [name for name, _ in seen if name != "message"]
+
+
+def test_a_dropped_call_socket_reconnects_and_events_resume(calls: Emulator) -> None:
+    handlers, seen = recorder()
+    connection = symbl.Telephony.start_pstn(phone_number=PHONE)
+    connection.subscribe(handlers)
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    assert calls.drop_websockets(SUBSCRIBE) == 1
+    assert wait_until(lambda: "reconnected" in kinds(seen), timeout=5), seen
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    assert kinds(seen)[:2] == ["reconnecting", "reconnected"]
+    reconnecting = next(event for name, event in seen if name == "reconnecting")
+    assert reconnecting["attempt"] == 1 and reconnecting["delay"] >= 0
+    assert "closed unexpectedly" in reconnecting["cause"]
+    assert connection.error is None and connection.state == "open"
+    calls.end_call(connection.connectionId)  # the other side hangs up: events still arrive
+    assert connection.wait(timeout=5)
+    assert any(
+        name == "message" and event["message"]["type"] == "conversation_completed"
+        for name, event in seen
+    )
+    assert "error" not in kinds(seen)
+    connection.stop()
+    assert wait_until(lambda: not sdk_threads(), timeout=3), sdk_threads()
+
+
+def test_a_call_closed_with_1011_reconnects(calls: Emulator) -> None:
+    handlers, seen = recorder()
+    connection = symbl.Telephony.start_pstn(phone_number=PHONE)
+    connection.subscribe(handlers)
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    assert calls.close_websockets(SUBSCRIBE, code=1011) == 1
+    assert wait_until(lambda: "reconnected" in kinds(seen), timeout=5), seen
+    assert "1011" in next(event for name, event in seen if name == "reconnecting")["cause"]
+    assert connection.error is None
+    connection.stop()
+    assert calls.calls()[0]["state"] == "ended"
+    assert kinds(seen) == ["reconnecting", "reconnected"]
+
+
+def test_a_close_that_is_not_worth_rejoining_ends_the_call_socket(calls: Emulator) -> None:
+    handlers, seen = recorder()
+    connection = symbl.Telephony.start_pstn(phone_number=PHONE)
+    connection.subscribe(handlers)
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    assert calls.close_websockets(SUBSCRIBE, code=1008) == 1  # policy violation: final
+    assert wait_until(lambda: "error" in kinds(seen), timeout=5)
+    assert kinds(seen) == ["error"] and "1008" in str(connection.error)
+    connection.stop()
+
+
+def test_a_call_whose_socket_is_refused_for_good_stops_trying(calls: Emulator) -> None:
+    handlers, seen = recorder()
+    connection = symbl.Telephony.start_pstn(phone_number=PHONE)
+    connection.subscribe(handlers)
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    calls.add_fault(path=SUBSCRIBE + "*", status=404, body={"message": "no such call"})
+    calls.drop_websockets(SUBSCRIBE)
+    assert wait_until(lambda: "error" in kinds(seen), timeout=5), seen
+    assert kinds(seen) == ["reconnecting", "error"]
+    assert "gave up" in str(connection.error) and "404" in str(connection.error)
+    assert connection.wait(timeout=1)
+    calls.clear_faults()
+    connection.stop()
+
+
+def test_audio_accepted_while_reconnecting_is_refused_when_the_buffer_is_full(
+    emu_env: Emulator,
+) -> None:
+    handlers, seen = recorder(streaming=True)
+    connection = symbl.Streaming.start_connection(replay_buffer_seconds=0.5)
+    connection.subscribe(handlers)
+    emu_env.add_fault(path=STREAMING + "*", status=503, body={"message": "restarting"})
+    emu_env.drop_websockets(STREAMING)
+    assert wait_until(lambda: connection.state == "reconnecting", timeout=5)
+    for _ in range(5):
+        connection.send_audio(TENTH)  # held for the replay: 0.5 s fits
+    with pytest.raises(symbl.AudioNotDeliveredError) as caught:
+        connection.send_audio(TENTH)
+    assert caught.value.undelivered_bytes == len(TENTH)
+    assert caught.value.undelivered_seconds == pytest.approx(0.1)
+    assert "has not confirmed" in str(caught.value)
+    emu_env.clear_faults()  # the service is back: the held audio goes, then the stop
+    assert wait_until(lambda: connection.state == "open", timeout=10), seen
+    connection.stop()
+    assert kinds(seen)[-1] == "reconnected" and "error" not in kinds(seen)
+
+
+def test_giving_up_says_how_much_audio_was_not_delivered(emu_env: Emulator) -> None:
+    handlers, seen = recorder(streaming=True)
+    connection = symbl.Streaming.start_connection(no_connection_timeout=1)
+    connection.subscribe(handlers)
+    emu_env.add_fault(path=STREAMING + "*", status=503, body={"message": "restarting"})
+    emu_env.drop_websockets(STREAMING)
+    assert wait_until(lambda: connection.state == "reconnecting", timeout=5)
+    for _ in range(3):
+        connection.send_audio(TENTH)
+    assert wait_until(lambda: "error" in kinds(seen), timeout=5), seen
+    error = connection.error
+    assert isinstance(error, symbl.AudioNotDeliveredError)
+    assert error.undelivered_bytes >= 3 * len(TENTH)
+    assert "gave up" in str(error) and "503" in str(error)
+    assert kinds(seen)[-1] == "error" and set(kinds(seen)[:-1]) == {"reconnecting"}
+    with pytest.raises(symbl.AudioNotDeliveredError):
+        connection.send_audio(TENTH)
+    emu_env.clear_faults()
+    connection.stop(timeout=1)  # it had already ended: nothing more to report
+    assert wait_until(lambda: not sdk_threads(), timeout=3), sdk_threads()
