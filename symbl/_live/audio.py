@@ -6,6 +6,10 @@ raise :class:`~symbl.errors.AudioDeviceError` saying what to install or which de
 
 LINEAR16 is signed 16-bit little-endian PCM, mono. Float samples (-1.0 .. 1.0) are scaled to
 int16; the service takes at most 8192 bytes per websocket frame.
+
+WAV files are read, mixed down and resampled block by block (:class:`WavFile`, with a
+:class:`Resampler` that carries its state across blocks), so a file of any length streams in
+flat memory and gives exactly the audio that converting it whole would.
 """
 
 from __future__ import annotations

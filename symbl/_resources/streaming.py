@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
-from symbl._live.audio import AudioData, Microphone, frames, to_linear16
+from symbl._live.audio import AudioData, Microphone, WavFile, frames, to_linear16
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._live.replay import ReplayBuffer
 from symbl._models.objects import SymblObject
@@ -315,8 +315,6 @@ class StreamingConnection(LiveConnectionOwner):
                 file (nothing was sent).
             StreamingError: the connection broke while streaming.
         """
-        from symbl._live.audio import WavFile
-
         self._require_linear16("send_audio_from_file")
         if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
             raise InvalidArgumentError(f"speed must be a positive number, not {speed!r}")
