@@ -4,8 +4,11 @@ typed errors when audio cannot be delivered, and a stop that tells the truth."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+import numpy as np
 import pytest
 
 import symbl
@@ -145,3 +148,99 @@ def test_giving_up_says_how_much_audio_was_not_delivered(emu_env: Emulator) -> N
     emu_env.clear_faults()
     connection.stop(timeout=1)  # it had already ended: nothing more to report
     assert wait_until(lambda: not sdk_threads(), timeout=3), sdk_threads()
+
+
+def counting_audio(frames: int, samples: int = 500) -> list[bytes]:
+    """Frames of 16-bit samples that count up (below 32768): any loss, repeat or swap shows."""
+    counter = np.arange(frames * samples, dtype="<i2")
+    return [counter[i * samples : (i + 1) * samples].tobytes() for i in range(frames)]
+
+
+def test_a_stream_cut_mid_way_continues_the_conversation_and_loses_no_audio(
+    emu_env: Emulator,
+) -> None:
+    handlers, seen = recorder(streaming=True)
+    connection = symbl.Streaming.start_connection()
+    connection.subscribe(handlers)
+    assert connection.conversation is not None
+    conversation_id = connection.conversation.get_conversation_id()
+    emu_env.add_fault(path=STREAMING + "*", websocket="cut", after_bytes=20_000, times=1)
+    frames = counting_audio(60)
+    for frame in frames:
+        connection.send_audio(frame)
+        time.sleep(0.005)
+    assert wait_until(lambda: "reconnected" in kinds(seen), timeout=10), seen
+    connection.stop()
+    assert kinds(seen) == ["reconnecting", "reconnected"]
+    assert connection.conversation.get_conversation_id() == conversation_id
+    sent = b"".join(frames)
+    received = emu_env.stream_audio(connection.connectionId)
+    # Everything arrives, in order; frames the service read but had not yet confirmed when the
+    # socket was cut come again (at most the half second between confirmations).
+    assert received.endswith(sent[-1000:])
+    samples = np.frombuffer(received, dtype="<i2")
+    steps = np.diff(samples.astype(np.int64))
+    backward = np.flatnonzero(steps != 1)
+    assert len(backward) <= 1, "one replay seam at most"
+    if len(backward):
+        seam = int(backward[0])
+        assert samples[seam + 1] <= samples[seam]  # it steps back: a repeat, never a gap
+    assert set(samples.tolist()) == set(range(60 * 500))
+
+
+def test_a_silent_peer_is_noticed_within_the_timeout_and_recovered(emu_env: Emulator) -> None:
+    client = symbl.Client(heartbeat_interval=0.2, dead_peer_timeout=0.6)
+    handlers, seen = recorder(streaming=True)
+    connection = client.Streaming.start_connection()
+    connection.subscribe(handlers)
+    frozen_at = time.monotonic()
+    assert emu_env.freeze_websockets(STREAMING) == 1
+    assert wait_until(lambda: "reconnecting" in kinds(seen), timeout=5), seen
+    noticed = time.monotonic() - frozen_at
+    assert noticed < 0.6 + 0.2 + 0.5, noticed
+    assert "0.6 s" in next(event for name, event in seen if name == "reconnecting")["cause"]
+    assert wait_until(lambda: "reconnected" in kinds(seen), timeout=5), seen
+    connection.send_audio(TENTH)
+    emu_env.unfreeze_websockets(STREAMING)
+    connection.stop(timeout=5)
+
+
+def test_a_socket_cut_during_stop_is_not_a_completed_stop(emu_env: Emulator) -> None:
+    handlers, seen = recorder(streaming=True)
+    connection = symbl.Streaming.start_connection()
+    connection.subscribe(handlers)
+    connection.send_audio(TENTH)
+    emu_env.freeze_websockets(STREAMING)  # the stop_request goes nowhere ...
+    threading.Timer(0.3, emu_env.drop_websockets, args=(STREAMING,)).start()  # ... then a cut
+    started = time.monotonic()
+    with pytest.raises(symbl.StreamingError, match="did not complete the conversation"):
+        connection.stop(timeout=5)
+    assert time.monotonic() - started < 2
+    assert connection.summary_url is None and connection.state == "closed"
+    assert "reconnecting" not in kinds(seen), "a stop is not undone by a reconnection"
+    assert wait_until(lambda: not sdk_threads(), timeout=3), sdk_threads()
+
+
+def test_a_stop_that_times_out_says_so(emu_env: Emulator) -> None:
+    connection = symbl.Streaming.start_connection()
+    emu_env.freeze_websockets(STREAMING)
+    with pytest.raises(symbl.StreamingError, match=r"nothing came within 0\.3 s"):
+        connection.stop(timeout=0.3)
+    emu_env.drop_websockets(STREAMING)
+
+
+def test_modify_changes_the_format_mid_stream(emu_env: Emulator) -> None:
+    connection = symbl.Streaming.start_connection()
+    with pytest.raises(symbl.InvalidArgumentError, match="sample_rate"):
+        connection.modify(sample_rate=1000)
+    connection.modify(sample_rate=8000)
+    assert connection.sample_rate == 8000
+    assert wait_until(lambda: emu_env.streams()[0]["modify_requests"], timeout=5)
+    assert emu_env.streams()[0]["modify_requests"] == [
+        {
+            "type": "modify_request",
+            "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 8000},
+        }
+    ]
+    connection.send_audio(b"\x01\x00" * 800)
+    connection.stop()

@@ -12,7 +12,7 @@ Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.htt
 - :meth:`Emulator.freeze_websockets`, :meth:`Emulator.unfreeze_websockets`: keep live sockets
   open but read and send nothing (no pongs either), for a while or until unfrozen.
 - :meth:`Emulator.add_fault` with ``websocket="cut" | "freeze" | "close"``: the same to
-  sockets that open later, at a chosen moment (``after_bytes``, ``after_frames``,
+  sockets open now or later, at a chosen moment (``after_bytes``, ``after_frames``,
   ``after_frames_sent``, ``after_seconds``).
 - Settings ``stream_idle_seconds`` (1800), ``telephony_speed`` (1.0),
   ``telephony_answer_seconds`` (0.5) and ``stop_order`` (``"recognition_stopped_first"``).
@@ -249,15 +249,16 @@ class Emulator:
 
     def add_fault(self, **rule: Any) -> FaultRule:
         """Inject a fault: a request rule, e.g. ``add_fault(path="/v1/job/*", status=503,
-        times=2)``, or a socket rule for websockets that open later, e.g.
-        ``add_fault(path="/v1/streaming/*", websocket="cut", after_bytes=65536, times=1)``
-        (see :class:`~symbl.emulator.stores.faults.FaultRule`).
+        times=2)``, or a socket rule for the websockets open now and those that open later,
+        e.g. ``add_fault(path="/v1/streaming/*", websocket="cut", after_bytes=65536,
+        times=1)``: its moment is counted from now for a socket already open (see
+        :class:`~symbl.emulator.stores.faults.FaultRule`).
 
         Raises:
             ValueError: an invalid rule.
             TypeError: an unknown field.
         """
-        return self.call(self.state.faults.add, FaultRule(**rule))
+        return self.call(self.state.add_fault, FaultRule(**rule))
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
@@ -333,8 +334,8 @@ class Emulator:
         raw texts), ``modify_requests`` (as received), ``sockets`` (open now), ``reconnects``
         and ``senders``: every sender socket of the session in the order they opened, each
         ``path``, ``open``, ``frozen``, ``reconnect``, ``start_requests``, ``bytes_received``
-        (every binary byte read), ``audio_bytes`` and ``audio_frames`` (of them, accepted as
-        audio)."""
+        (binary bytes handled, accepted or not), ``audio_bytes`` and ``audio_frames`` (those
+        accepted as audio)."""
         return self.call(lambda: [s.to_json() for s in self.state.streams.sessions()])
 
     def stream_audio(self, connection_id: str) -> bytes:

@@ -7,12 +7,13 @@
 - ``POST /_emulator/tokens:revoke``: invalidate every issued token.
 - ``GET|POST|DELETE /_emulator/faults``: list, add (a :class:`FaultRule` as JSON, names in
   camelCase or snake_case), clear faults. A rule with ``"websocket": "cut" | "freeze" |
-  "close"`` breaks websockets that open later, at once or at a chosen moment:
+  "close"`` breaks websockets open now or later, at once or at a chosen moment (counted from
+  when the rule was armed on the socket):
   ``{"path": "/v1/streaming/*", "websocket": "cut", "afterBytes": 65536, "times": 1}``;
   ``{"path": "/session/subscribe/*", "websocket": "close", "code": 1011, "afterSeconds": 2}``;
   ``{"path": "/v1/streaming/*", "websocket": "freeze", "freezeSeconds": 5,
   "afterFrames": 10}`` (triggers: ``afterBytes``, ``afterFrames``, ``afterFramesSent``,
-  ``afterSeconds``; none: as soon as the socket opens).
+  ``afterSeconds``; none: at once).
 - ``POST /_emulator/media``: register a transcript for media, by ``url`` or ``sha256``:
   ``{"url": "https://...", "transcript": [{"speaker": {...}, "text": ..., "start": 0, "end": 2}]}``.
 - ``GET|POST /_emulator/conversations``: list every conversation (with where its words came
@@ -127,7 +128,7 @@ async def add_fault(request: web.Request) -> web.Response:
         rule = FaultRule(**body)
     except (TypeError, ValueError) as exc:
         raise ApiError(400, f"Invalid fault rule: {exc}") from exc
-    return json_response(state_of(request).faults.add(rule).to_json(), status=201)
+    return json_response(state_of(request).add_fault(rule).to_json(), status=201)
 
 
 @routes.delete(PREFIX + "/faults")

@@ -10,6 +10,14 @@ subprotocol is echoed back, as the JS client requires. Text frames are JSON, exc
 ``__PING__`` is answered with ``__PONG__`` and a stop message may be the old Python client's
 repr ``{'type': 'stop_request'}``. What messages and audio do is the business of
 :mod:`symbl.emulator.stores.streaming`.
+
+Every live websocket of the emulator (these, and the telephony ones) runs through
+:func:`serve_websocket` over a :class:`WebSocketSink`: frames are read and handled one at a
+time, protocol pings are answered in order behind the frames before them, and the test controls
+can cut, freeze or close a socket, now (:class:`~symbl.emulator.stores.live.SocketRegistry`) or
+when a socket fault rule's moment comes (:mod:`symbl.emulator.stores.faults`). A close sent by
+the emulator waits for the client's answering close frame (up to two seconds) before the
+connection ends, so that the frame is not lost to a reset.
 """
 
 from __future__ import annotations
@@ -68,15 +76,13 @@ class WebSocketSink:
     transport stops reading, so nothing the client sends is seen, its pings included) nor
     writes (the queue waits) until thawed; a cut wakes everything up to end.
 
-    ``rule`` is the socket fault rule this socket took when it opened, if any; ``traffic``
-    counts what it carried, for the rule's trigger.
+    ``rule`` is the socket fault rule armed on this socket, if any, until it strikes;
+    ``traffic`` counts what the socket carried since it was armed, for the rule's trigger.
     """
 
-    def __init__(
-        self, request: web.Request, socket: web.WebSocketResponse, rule: FaultRule | None = None
-    ) -> None:
+    def __init__(self, request: web.Request, socket: web.WebSocketResponse) -> None:
         self.path = request.path
-        self.rule = rule
+        self.rule: FaultRule | None = None
         self.traffic = SocketTraffic()
         self.cut = False
         self.close_sent = False
@@ -102,11 +108,20 @@ class WebSocketSink:
         return not self._thawed.is_set()
 
     def start(self) -> None:
-        """Start writing (once the handshake is done), and arm the socket's fault rule."""
+        """Start writing (once the handshake is done)."""
         self._transport = self._transport or self._socket.get_extra_info("transport")
         self._writer = asyncio.get_running_loop().create_task(self._write())
-        rule = self.rule
-        if rule is not None and rule.after_seconds is not None:
+
+    @property
+    def armed(self) -> bool:
+        """Whether a socket fault rule waits to strike this socket."""
+        return self.rule is not None
+
+    def arm(self, rule: FaultRule) -> None:
+        """Let a socket fault rule strike this socket when its moment comes, counting from
+        now (at once if it names none)."""
+        self.rule, self.traffic = rule, SocketTraffic()
+        if rule.after_seconds is not None:
             self._timer("fault", rule.after_seconds, self._strike)
         else:
             self.check_rule()
@@ -256,8 +271,8 @@ async def serve_websocket(
 ) -> web.WebSocketResponse:
     """Run one websocket: ``attach`` it (which may refuse the upgrade by raising
     :class:`ApiError`), hand every text or binary frame to ``on_message``, ``detach`` it at
-    the end. Every live socket is in the state's registry while it is open, and takes the first
-    socket fault rule that matches it (:mod:`~symbl.emulator.stores.faults`).
+    the end. Every live socket is in the state's registry while it is open, and is armed with
+    the first socket fault rule that matches it (:mod:`~symbl.emulator.stores.faults`).
 
     Frames are read one at a time, and not while the socket is frozen; once a close is on its
     way (or the socket was cut) what the client sends is no longer handled.
@@ -283,9 +298,11 @@ async def serve_websocket(
     try:
         await socket.prepare(request)
         record_upgrade()
-        sink.rule = state.faults.take(request.method, request.path, socket=True)
+        rule = state.faults.take(request.method, request.path, socket=True)
         sockets.add(sink)
         sink.start()
+        if rule is not None:
+            sink.arm(rule)
         while True:
             if not await sink.wait_thawed():
                 break

@@ -7,13 +7,16 @@ apart by ``websocket``:
 - A *request* rule (``websocket`` None) applies to requests, websocket handshakes included: it
   can add latency, answer with a status, body and headers of its choosing (``429`` with
   ``Retry-After``, ``503``, ...), or drop the connection without answering.
-- A *socket* rule (``websocket`` one of :data:`SOCKET_ACTIONS`) applies to websockets once
-  they are open: it ``cut``\\ s the connection (no close frame), ``freeze``\\ s it (the
+- A *socket* rule (``websocket`` one of :data:`SOCKET_ACTIONS`) applies to websockets: those
+  open when it is added and those that open later, each armed with at most one rule at a time.
+  It ``cut``\\ s the connection (no close frame), ``freeze``\\ s it (the
   connection stays open but nothing is read or sent, for ``freeze_seconds`` or until
   unfrozen) or ``close``\\ s it with ``code`` and ``reason``. It strikes at once, or when the
   socket's traffic reaches its trigger: ``after_bytes`` (binary bytes read from the client),
   ``after_frames`` (frames read from the client), ``after_frames_sent`` (frames sent to the
-  client) or ``after_seconds`` (since the socket opened). :class:`SocketTraffic` counts.
+  client) or ``after_seconds``, all counted from when the rule was armed on the socket (when
+  it opened, or when the rule was added for a socket already open). :class:`SocketTraffic`
+  counts.
 
 ``times`` limits how many requests (or sockets) a rule affects and ``probability`` makes it hit
 only a share of them, drawn from a seeded generator so runs repeat.
@@ -196,14 +199,20 @@ class FaultPlan:
     def take(self, method: str, path: str, *, socket: bool = False) -> FaultRule | None:
         """Return the first rule that hits this request (with ``socket``: this websocket,
         just opened), using up one of its ``times``."""
-        for rule in self._rules:
-            if rule.for_sockets != socket or not rule.matches(method, path):
-                continue
-            if rule.probability < 1.0 and self._random.random() >= rule.probability:
-                continue
-            if rule.times is not None:
-                rule.times -= 1
-                if rule.times == 0:
-                    self._rules.remove(rule)
-            return rule
+        for rule in list(self._rules):
+            if rule.for_sockets == socket and self.claim(rule, method, path):
+                return rule
         return None
+
+    def claim(self, rule: FaultRule, method: str, path: str) -> bool:
+        """Whether an active ``rule`` hits this request or socket (its ``probability``
+        drawn), using up one of its ``times`` if so."""
+        if rule not in self._rules or not rule.matches(method, path):
+            return False
+        if rule.probability < 1.0 and self._random.random() >= rule.probability:
+            return False
+        if rule.times is not None:
+            rule.times -= 1
+            if rule.times == 0:
+                self._rules.remove(rule)
+        return True

@@ -36,7 +36,7 @@ from symbl.emulator.engine import insights
 from symbl.emulator.media import TranscriptLine
 
 from .conversations import Line, StoredConversation
-from .faults import FaultRule
+from .faults import FaultPlan, FaultRule
 
 JSON = dict[str, Any]
 
@@ -73,6 +73,14 @@ class Sink(Protocol):
 
     def thaw(self) -> None:
         """End a freeze: the socket goes on where it stopped."""
+
+    @property
+    def armed(self) -> bool:
+        """Whether a socket fault rule waits to strike this socket."""
+
+    def arm(self, rule: FaultRule) -> None:
+        """Let a socket fault rule strike this socket when its moment comes, counted from
+        now."""
 
 
 def strike(sink: Sink, rule: FaultRule) -> None:
@@ -135,6 +143,19 @@ class SocketRegistry:
         chosen = [sink for sink in self._under(path_prefix) if sink.frozen]
         for sink in chosen:
             sink.thaw()
+        return len(chosen)
+
+    def arm(self, rule: FaultRule, plan: FaultPlan) -> int:
+        """Arm a socket fault rule just added to ``plan`` on the open sockets it matches that
+        have none armed, oldest first, as far as its ``times`` and ``probability`` allow;
+        return how many."""
+        chosen = [
+            sink
+            for sink in list(self._sinks)
+            if not sink.armed and plan.claim(rule, "GET", sink.path)
+        ]
+        for sink in chosen:
+            sink.arm(rule)
         return len(chosen)
 
     def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:

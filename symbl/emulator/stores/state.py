@@ -9,7 +9,7 @@ from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from symbl.emulator.media import TranscriptLine
 
 from .conversations import ConversationStore
-from .faults import FaultPlan
+from .faults import FaultPlan, FaultRule
 from .jobs import JobStore, StoredJob
 from .live import SocketRegistry
 from .processing import MediaLibrary
@@ -42,6 +42,14 @@ class EmulatorState:
         # their connections instead of reconnecting into the next test.
         self.end_live(CLOSE_NORMAL, "the emulator was reset")
         self._start_fresh()
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Activate a fault rule; a socket rule is armed at once on the open sockets it
+        matches, as far as its ``times`` allow, and on those that open later."""
+        self.faults.add(rule)
+        if rule.for_sockets:
+            self.sockets.arm(rule, self.faults)
+        return rule
 
     def end_live(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
         """End every streaming session and call and close every websocket with ``code``
