@@ -176,7 +176,7 @@ def test_a_stream_cut_mid_way_continues_the_conversation_and_loses_no_audio(
     sent = b"".join(frames)
     received = emu_env.stream_audio(connection.connectionId)
     # Everything arrives, in order; frames the service read but had not yet confirmed when the
-    # socket was cut come again (at most the half second between confirmations).
+    # socket was cut come again (at most the fifth of a second between confirmations).
     assert received.endswith(sent[-1000:])
     samples = np.frombuffer(received, dtype="<i2")
     steps = np.diff(samples.astype(np.int64))

@@ -44,6 +44,11 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self._held
 
+    @property
+    def limit(self) -> int:
+        """The most bytes held at once."""
+        return self._limit
+
     def seconds(self, size: int) -> float:
         """How long ``size`` bytes of this stream's audio last."""
         return size / self._rate

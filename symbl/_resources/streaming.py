@@ -58,7 +58,7 @@ REPLAY_BUFFER_SECONDS = 60.0
 # service then starts a new conversation, which the connection reports).
 _REJOIN_WITHOUT_TIMEOUT = 30.0
 # Seconds between the pings that confirm what the service has read.
-_CHECKPOINT_SECONDS = 0.5
+_CHECKPOINT_SECONDS = 0.2
 _FILE_CHUNK_SECONDS = 0.1
 _SPEAKER_KEYS = frozenset({"name", "userId", "email"})
 
@@ -186,6 +186,9 @@ class StreamingConnection(LiveConnectionOwner):
             _bytes_per_second(recognition),
         )
         self._last_checkpoint = 0.0
+        self._unasked = 0  # bytes sent since the last checkpoint
+        # Ask for confirmations often enough that a fast sender rarely waits for room.
+        self._ask_after = max(MAX_FRAME_BYTES, self._replay.limit // 4)
         window = request.get("noConnectionTimeout") or _REJOIN_WITHOUT_TIMEOUT
         self._live = LiveConnection(
             client,
@@ -452,8 +455,12 @@ class StreamingConnection(LiveConnectionOwner):
                     return  # the socket broke just now: the reconnection replays this frame
                 raise
             now = time.monotonic()
-            if now - self._last_checkpoint >= _CHECKPOINT_SECONDS:
-                self._last_checkpoint = now
+            self._unasked += len(frame)
+            if (
+                now - self._last_checkpoint >= _CHECKPOINT_SECONDS
+                or self._unasked >= self._ask_after
+            ):
+                self._last_checkpoint, self._unasked = now, 0
                 self._checkpoint()
 
     def _checkpoint(self) -> None:
