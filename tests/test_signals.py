@@ -9,6 +9,7 @@ left; and stderr holds no traceback from inside the SDK and no "Exception ignore
 
 from __future__ import annotations
 
+import ast
 import os
 import queue
 import signal
@@ -16,9 +17,11 @@ import subprocess
 import textwrap
 import threading
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from symbl.emulator import Emulator
@@ -27,13 +30,12 @@ from helpers import DATA, PYTHON, sample_transcript, subprocess_env, wait_until
 
 pytest_plugins = ("virtual_audio",)
 
-#: Runs first in every child: after everything else at exit, print the threads still there
-#: (PortAudio's callback thread shows up as a dummy thread in Python's list; it is not ours).
+#: Runs first in every child, so that its exit hook runs last: print the threads still there.
 THREADS_AT_EXIT = textwrap.dedent(
     """\
     import atexit as _atexit, threading as _threading
     _atexit.register(lambda: print("threads at exit:", sorted(
-        t.name for t in _threading.enumerate() if not isinstance(t, _threading._DummyThread)
+        t.name for t in _threading.enumerate()
     ), flush=True))
     """
 )
@@ -132,7 +134,7 @@ def script(tmp_path: Path, text: str, name: str = "program.py") -> Path:
 def threads_at_exit(child: Child) -> list[str] | None:
     for line in child.stdout:
         if line.startswith("threads at exit:"):
-            return eval(line.split(":", 1)[1])  # a printed list of names
+            return ast.literal_eval(line.split(":", 1)[1].strip())
     return None
 
 
@@ -198,13 +200,26 @@ def test_a_file_stream_stops_on_the_signal(emu: Emulator, tmp_path: Path, signum
         assert child.stderr == ""  # SIGTERM's default action: no report, no exit hooks
 
 
+@pytest.fixture(params=["real-time", "unpaced"])
+def microphone(request: pytest.FixtureRequest, emu: Emulator) -> dict[str, str]:
+    """The environment of a child whose default microphone is virtual: a real-time one (a
+    silent PulseAudio sink's monitor), or one that delivers the sample meeting as fast as it is
+    read, so that the main thread is nearly always writing a frame when the signal comes."""
+    if request.param == "real-time":
+        return mic_env(emu, request.getfixturevalue("pulse_sink").env)
+    with wave.open(str(DATA / "meeting.wav"), "rb") as reader:
+        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").copy()
+    emu.set_live_transcript(sample_transcript())
+    return mic_env(emu, request.getfixturevalue("alsa_file_mic")(samples).env)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_the_microphone_snippet_stops_on_the_signal(
-    emu: Emulator, pulse_sink, tmp_path: Path, signum: int
+    emu: Emulator, microphone: dict[str, str], tmp_path: Path, signum: int
 ) -> None:
-    """The documented snippet, recording a real-time (silent) microphone."""
+    """The documented snippet, recording a virtual microphone."""
     program = script(tmp_path, MIC_SNIPPET.read_text(encoding="utf-8"), "streaming_mic.py")
-    child = Child(program, mic_env(emu, pulse_sink.env))
+    child = Child(program, microphone)
     try:
         assert wait_until(lambda: streaming_started(emu), timeout=20), child.stdout
         time.sleep(0.3)
@@ -237,6 +252,7 @@ def test_the_telephony_snippet_stops_the_call_on_the_signal(
     try:
         assert child.wait_for_line("Connection(connectionId=")
         assert wait_until(lambda: phone.calls()[0]["subscribers"] == 1, timeout=10)
+        time.sleep(0.3)  # the script gets past the line it printed
         elapsed = child.signal(signum)
     finally:
         child.kill()
@@ -257,6 +273,7 @@ def test_ctrl_c_reaches_the_program_after_the_call_is_stopped(
     try:
         assert child.wait_for_line("subscribed")
         assert wait_until(lambda: phone.calls()[0]["subscribers"] == 1, timeout=10)
+        time.sleep(0.3)  # the script gets past the line it printed
         elapsed = child.signal(signal.SIGINT)
     finally:
         child.kill()
@@ -331,6 +348,7 @@ def test_a_program_with_its_own_sigterm_handler_keeps_it(phone: Emulator, tmp_pa
         assert child.wait_for_line("subscribed")
         assert child.stdout[-1].strip() == "subscribed True"
         assert wait_until(lambda: phone.calls()[0]["subscribers"] == 1, timeout=10)
+        time.sleep(0.3)  # the script gets past the line it printed
         child.signal(signal.SIGTERM)
     finally:
         child.kill()
@@ -356,6 +374,7 @@ def test_handle_signals_false_leaves_sigterm_to_the_program(
     try:
         assert child.wait_for_line("subscribed")
         assert wait_until(lambda: phone.calls()[0]["subscribers"] == 1, timeout=10)
+        time.sleep(0.3)  # the script gets past the line it printed
         elapsed = child.signal(signal.SIGTERM)
     finally:
         child.kill()
@@ -367,8 +386,8 @@ def test_handle_signals_false_leaves_sigterm_to_the_program(
 
 # -- a signal while the main thread holds a connection's lock -----------------------------------
 
-# The main thread sends "frames" inside code of a transport module, holding the lock that the
-# connection's stop needs; the stop must still go out, after the frame in progress.
+# The main thread sends "frames" in code of the SDK's transport layer, holding the lock that the
+# connection's stop needs (as a websocket send does); the stop must still go out.
 HOLDING_A_LOCK = textwrap.dedent(
     """\
     import os, sys, threading, time
@@ -385,15 +404,8 @@ HOLDING_A_LOCK = textwrap.dedent(
                 send_lock.release()
 
     transport = {"__name__": "symbl._transport.websocket", "send_lock": send_lock, "time": time}
-    exec(
-        "def send(frame):\\n"
-        "    with send_lock:\\n"
-        "        deadline = time.monotonic() + 0.002\\n"
-        "        while time.monotonic() < deadline:\\n"
-        "            pass\\n",
-        transport,
-    )
-    connection = Connection()
+    exec("def send(frame):\\n    with send_lock:\\n        SENDING\\n", transport)
+    connection = Connection()  # followed weakly: kept alive here
     interrupts.register(connection)
     print("sending", flush=True)
     try:
@@ -404,11 +416,16 @@ HOLDING_A_LOCK = textwrap.dedent(
         raise
     """
 )
+#: Each frame takes 2 ms to write; the main thread is almost always holding the lock.
+WRITING = "deadline = time.monotonic() + 0.002; exec('while time.monotonic() < deadline: pass')"
+#: The write stalls (a network that takes nothing more).
+STALLED = "time.sleep(30)"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_waits_for_the_frame_in_progress(tmp_path: Path, signum: int) -> None:
-    child = Child(script(tmp_path, HOLDING_A_LOCK), {**os.environ, "PYTHONUNBUFFERED": "1"})
+    program = script(tmp_path, HOLDING_A_LOCK.replace("SENDING", WRITING))
+    child = Child(program, {**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert child.wait_for_line("sending")
         time.sleep(0.2)
@@ -420,3 +437,25 @@ def test_a_signal_waits_for_the_frame_in_progress(tmp_path: Path, signum: int) -
     assert "stop sent\n" in child.stdout
     if signum == signal.SIGINT:
         assert "interrupted after ['stop']\n" in child.stdout
+        assert_interrupt_report(child, 'transport["send"](b"frame")')
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stalled_write_does_not_hold_the_signal_past_the_budget(
+    tmp_path: Path, signum: int
+) -> None:
+    program = script(tmp_path, HOLDING_A_LOCK.replace("SENDING", STALLED))
+    child = Child(program, {**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert child.wait_for_line("sending")
+        time.sleep(0.2)
+        elapsed = child.signal(signum)
+    finally:
+        child.kill()
+    assert 1.4 < elapsed < 2.0  # the budget, spent waiting for the write to end
+    assert child.process.returncode == -signum
+    if signum == signal.SIGINT:
+        # The interrupt ends the write; the exit hook stops the connection, its lock now free.
+        assert child.stdout[1:3] == ["interrupted after []\n", "stop sent\n"]
+    else:
+        assert "stop sent\n" not in child.stdout  # the lock never came free

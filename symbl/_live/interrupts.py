@@ -19,21 +19,24 @@ complete, a telephony call its ``operation: stop``). Then the signal has its usu
 - SIGTERM takes its default action: output is flushed and the process is killed by SIGTERM
   (status 143). As with Python's default, no ``finally`` block or exit hook runs.
 
-A second signal while the connections are being stopped does not cut the stop short (it is
-bounded anyway); a SIGTERM among them makes the end a SIGTERM one.
+More signals while the connections are being stopped do not cut the stop short (it is bounded
+anyway); a SIGTERM among them makes the end a SIGTERM one. A signal that comes while the exit
+hooks run (the program is ending anyway) ends the process by that signal at once.
 
 The handlers are installed only from the main thread and only over the defaults
 (``signal.default_int_handler`` for SIGINT, ``SIG_DFL`` for SIGTERM): a program with its own
 handling, or one started with a signal ignored, keeps it. They are restored when the last
 connection ends on the main thread (or when the handler itself finds none left).
 
-**Locks.** The stoppers start as soon as the signal arrives. They need the connections'
-locks, and a signal is handled in the main thread between two bytecodes, possibly while that
-thread holds one of them (halfway through sending an audio frame, say). So while the main thread
-is inside the SDK's connection or socket code, the handler does not make it wait: it returns,
-lets that code go on (and let go of the lock), and has the signal delivered to the main thread
-again every few milliseconds, until it arrives somewhere else or the stoppers are done (or the
-budget is spent). Only then does the main thread wait for the stoppers and go on as above.
+**Locks.** The stoppers need the connections' locks, and a signal is handled in the main thread
+between two bytecodes, possibly while that thread holds one of them (halfway through writing an
+audio frame, say). Waiting for the stoppers there would wait for nothing, and an interrupt there
+could cut a frame short on the wire. So when the signal finds the main thread inside the SDK's
+connection or socket code, the stoppers start at once, and the main thread goes on until it
+returns from that code: a profile hook (``sys.setprofile``, only when no profiler is set) sees
+the return, and the signal takes its effect right there. Should that code not return within the
+budget (a stalled socket), a watchdog delivers the signal again and it takes effect wherever
+the main thread is.
 
 **The script simply ends.** Connections whose reader is a daemon thread (streaming: its
 snippets block in ``send_audio_from_mic()`` instead) would be cut without a word when the
@@ -43,6 +46,7 @@ interpreter exits; an exit hook stops them first, within the same budget.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -57,12 +61,12 @@ logger = logging.getLogger("symbl")
 
 #: Seconds from a signal within which live connections are to be stopped.
 STOP_BUDGET = 1.5
-_REDELIVER_EVERY = 0.002
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Marks the KeyboardInterrupts raised here, whose uncaught report leaves out the SDK's frames.
 _MARK = "_symbl_interrupt"
-# Modules whose code may hold a lock that stopping a connection needs ...
-_LOCKING_MODULES = ("symbl._live.", "symbl._transport.", "websocket.")
+# Code that may hold a lock stopping a connection needs: the websocket library's and the live
+# and transport layers' ...
+_LOCKING_MODULES = ("websocket.", "symbl._live.", "symbl._transport.")
 # ... except these functions (None: all of the module's), which hold none.
 _LOCK_FREE = {"symbl._live.audio": None, "symbl._live.connection": {"wait"}}
 
@@ -79,17 +83,21 @@ _lock = threading.RLock()
 # Signal number -> the handler ours replaced, while ours is installed.
 _installed: dict[int, Any] = {}
 _exit_hooked = False
-# Between a signal's first arrival and the handler's taking it: the strongest signal that came,
-# the threads stopping the connections, and their deadline.
+# From a signal's arrival until it takes effect: the strongest signal that came, the threads
+# stopping the connections and their deadline, and the frame whose return the main thread waits
+# for (with the event that ends the watchdog).
 _pending: int | None = None
 _stoppers: list[threading.Thread] = []
 _deadline = 0.0
-# The main thread is waiting for the stoppers (in the handler or the exit hook) ...
+_watching: FrameType | None = None
+_settled = threading.Event()
+_watchdog: threading.Thread | None = None
+# The main thread is handling a signal (or running the exit hook); signals that come meanwhile
+# are only noted (the strongest one).
 _busy = False
-# ... and these signals came meanwhile (the strongest one).
 _held: int | None = None
-_arrived = threading.Event()
-_redeliverer: threading.Thread | None = None
+# The exit hook has run: the interpreter is running the exit hooks.
+_exiting = False
 _replaced_excepthook: Callable[..., Any] | None = None
 
 
@@ -138,98 +146,123 @@ def _install() -> None:
 
 def _restore() -> None:
     if _busy or _pending is not None:
-        return  # the handler is at work: it restores them when it is done
+        return  # a signal is being handled: its handling restores them when done
     for signum, previous in list(_installed.items()):
         if signal.getsignal(signum) is _on_signal:
             signal.signal(signum, previous)
         del _installed[signum]
 
 
-# -- the handler (always in the main thread) ----------------------------------------------------
+# -- handling a signal (always in the main thread) ----------------------------------------------
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    global _busy, _held, _pending, _stoppers, _deadline, _redeliverer
-    _arrived.set()
+    global _busy, _held, _pending
     if _busy:
         _held = _stronger(_held, signum)
         return
     with _lock:
-        if _pending is None:  # a first arrival: the connections start stopping at once
-            _deadline = time.monotonic() + STOP_BUDGET
-            _stoppers = _start_stoppers(_deadline)
-        signum = _pending = _stronger(_pending, signum)
-        if (
-            _can_redeliver()
-            and time.monotonic() < _deadline
-            and any(stopper.is_alive() for stopper in _stoppers)
-            and _in_locking_code(frame)
-        ):
-            # The main thread may hold a lock the stoppers need: let it go on until it has
-            # left that code (the signal comes again) or the stoppers are done.
-            if _redeliverer is None:
-                _redeliverer = threading.Thread(
-                    target=_redeliver,
-                    args=(threading.main_thread().ident,),
-                    name="symbl-interrupt",
-                    daemon=True,
-                )
-                _redeliverer.start()
-            return
-        stoppers, _pending, _stoppers = _stoppers, None, []
-        _busy, _held = True, signum
-    if _redeliverer is not None:
-        _redeliverer.join(1.0)  # it finds nothing pending and ends
-        _redeliverer = None
+        _pending = _stronger(_pending, signum)
+        if _watching is not None and time.monotonic() < _deadline:
+            return  # the main thread is on its way out of connection code: see _returned
+    _handle(frame)
+
+
+def _handle(frame: FrameType | None) -> None:
+    """Stop the connections, then let the pending signal take effect at ``frame`` (the main
+    thread's), or arrange for that once the main thread has left connection code."""
+    global _busy, _held, _pending, _stoppers, _deadline, _watching
+    _busy = True
     try:
+        with _lock:
+            if not _stoppers and _watching is None:  # the first arrival: start stopping
+                _deadline = time.monotonic() + STOP_BUDGET
+                _stoppers = _start_stoppers(_deadline)
+                _settled.clear()
+                if _stoppers:
+                    _start_watchdog()
+            if _watching is not None and sys.getprofile() is _returned:
+                sys.setprofile(None)  # the watchdog's call: the budget is spent
+            _watching = None
+            stopping = time.monotonic() < _deadline and any(s.is_alive() for s in _stoppers)
+            holder = _lock_holder(frame) if stopping else None
+            if holder is not None and sys.getprofile() is None:
+                _watching = holder
+                sys.setprofile(_returned)
+                return
+            stoppers, _stoppers = _stoppers, []
         _join(stoppers, _deadline)
     finally:
         with _lock:
-            signum, _busy, _held = _held or signum, False, None
-            if not _live:
-                _restore()
-    if signum == signal.SIGINT and not _program_finished(frame):
+            _pending = _stronger(_pending, _held) if _held is not None else _pending
+            _busy, _held = False, None
+            signum = _pending if _watching is None else None
+            if signum is not None:
+                _pending = None
+                _settled.set()
+                if not _live:
+                    _restore()
+    if signum is None:
+        return
+    _end_watchdog()
+    if signum == signal.SIGINT and not _exiting and not _program_finished(frame):
         _raise_interrupt(signum, frame)
-    if signum == signal.SIGINT:
+    if signum == signal.SIGINT and not _exiting:
         # Nothing left to interrupt: end as Python ends after an uncaught KeyboardInterrupt.
         atexit._run_exitfuncs()
     _die(signum)
+
+
+def _returned(frame: FrameType, event: str, arg: Any) -> None:
+    """The profile hook: once the watched frame returns, the pending signal takes effect."""
+    if event == "return" and frame is _watching:
+        sys.setprofile(None)
+        _handle(frame.f_back)
+
+
+def _start_watchdog() -> None:
+    """Deliver the signal again at the deadline if it is still pending then."""
+    global _watchdog
+    if not hasattr(signal, "pthread_kill"):
+        return
+    main = threading.main_thread().ident
+
+    def watch() -> None:
+        if _settled.wait(max(0.0, _deadline - time.monotonic()) + 0.01):
+            return
+        signum = _pending
+        if signum is not None and main is not None:
+            with contextlib.suppress(OSError, ValueError):  # the main thread has gone
+                signal.pthread_kill(main, signum)
+
+    _watchdog = threading.Thread(target=watch, name="symbl-interrupt", daemon=True)
+    _watchdog.start()
+
+
+def _end_watchdog() -> None:
+    """Wait for the watchdog, told by ``_settled`` that it is not needed, to end."""
+    global _watchdog
+    watchdog, _watchdog = _watchdog, None
+    if watchdog is not None and watchdog is not threading.current_thread():
+        watchdog.join(1.0)
 
 
 def _stronger(first: int | None, second: int) -> int:
     return signal.SIGTERM if signal.SIGTERM in (first, second) else second
 
 
-def _can_redeliver() -> bool:
-    return hasattr(signal, "pthread_kill")
-
-
-def _in_locking_code(frame: FrameType | None) -> bool:
-    """Whether the main thread is inside code that may hold a lock stopping needs."""
+def _lock_holder(frame: FrameType | None) -> FrameType | None:
+    """The outermost frame of code that may hold a lock stopping needs, if the main thread is
+    in any."""
+    holder = None
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
         if f"{module}.".startswith(_LOCKING_MODULES):
             lock_free = _LOCK_FREE.get(module, ())
             if lock_free is not None and frame.f_code.co_name not in lock_free:
-                return True
+                holder = frame
         frame = frame.f_back
-    return False
-
-
-def _redeliver(main_thread: int) -> None:
-    """Deliver the pending signal to the main thread again until the handler takes it."""
-    while True:
-        time.sleep(_REDELIVER_EVERY)
-        with _lock:
-            signum = _pending
-            if signum is None:
-                return
-            _arrived.clear()
-            try:
-                signal.pthread_kill(main_thread, signum)
-            except (OSError, ValueError):  # the main thread has gone
-                return
-        _arrived.wait(0.1)  # one at a time: each delivery reaches the handler once
+    return holder
 
 
 def _program_finished(frame: FrameType | None) -> bool:
@@ -309,20 +342,33 @@ def _in_sdk(frame: FrameType) -> bool:
 
 
 def _at_exit() -> None:
-    """The exit hook: stop the connections still open (the streams' readers are daemons)."""
-    global _busy, _held
+    """The exit hook: stop the connections still open (the streams' readers are daemons).
+
+    A signal still pending ends the program as the signal does, once the stop is done.
+    """
+    global _busy, _held, _pending, _stoppers, _watching, _exiting
+    _exiting = True
     on_main = threading.current_thread() is threading.main_thread()
+    with _lock:
+        pending, stoppers, _pending, _stoppers = _pending, _stoppers, None, []
+        if on_main and sys.getprofile() is _returned:
+            sys.setprofile(None)
+        _watching = None
+        _settled.set()
+    _end_watchdog()
     if on_main:
         _busy = True
     try:
-        deadline = time.monotonic() + STOP_BUDGET
-        _join(_start_stoppers(deadline), deadline)
+        deadline = _deadline if pending is not None else time.monotonic() + STOP_BUDGET
+        _join(stoppers + _start_stoppers(deadline), deadline)
     finally:
         if on_main:
             with _lock:
                 held, _busy, _held = _held, False, None
             if held is not None:
-                _die(held)
+                pending = _stronger(pending, held)
+            if pending is not None:
+                _die(pending)
 
 
 def _start_stoppers(deadline: float) -> list[threading.Thread]:

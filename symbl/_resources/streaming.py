@@ -96,7 +96,7 @@ class Streaming(Resource):
             languages: ``['en-US']``: the recognition language (one).
             timezone: an IANA name such as ``'America/New_York'``; sent as ``timezoneOffset``.
             trackers: ``[{'name': ..., 'vocabulary': [...]}]``.
-            handle_signals: whether Ctrl+C and the end of the program stop the stream (True);
+            handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the stream (True);
                 False leaves stopping it to your program.
             no_connection_timeout: seconds the service keeps the conversation while no socket
                 is connected (0 to 1800): the time a reconnection has to continue it. Sent as
@@ -143,7 +143,7 @@ class Streaming(Resource):
 class StreamingConnection(LiveConnectionOwner):
     """A live streaming connection (made by ``symbl.Streaming.start_connection``).
 
-    While it is open, Ctrl+C and the end of the program stop it cleanly (``stop_request``, then
+    While it is open, Ctrl+C, SIGTERM and the end of the program stop it cleanly (``stop_request``, then
     a short wait for the service to complete the conversation). Set ``handle_signals`` to False
     to leave that to your program, which then calls ``stop()`` itself.
 
@@ -152,7 +152,7 @@ class StreamingConnection(LiveConnectionOwner):
         conversation: the :class:`~symbl.Conversation` being built (Conversation API access).
         summary_url: the Summary UI link, once the conversation is completed.
         error: what ended the connection unexpectedly, if anything did.
-        handle_signals: whether Ctrl+C and the end of the program stop the stream (True).
+        handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the stream (True).
     """
 
     def __init__(
@@ -290,12 +290,7 @@ class StreamingConnection(LiveConnectionOwner):
                     if block and not self._stream(block):
                         break
         except KeyboardInterrupt:
-            # Usually stopped already (symbl._live.interrupts); the interrupt is what goes on
-            # to the program, so a stop that did not complete is only reported.
-            try:
-                self.stop(timeout=1.0)
-            except StreamingError as exc:
-                logger.warning("%s", exc)
+            self._stop_quietly(1.0)
             raise
         self._end_of_stream()
 
@@ -334,7 +329,7 @@ class StreamingConnection(LiveConnectionOwner):
                         due = started + (index + 1) * _FILE_CHUNK_SECONDS / speed
                         time.sleep(max(0.0, due - time.monotonic()))
         except KeyboardInterrupt:
-            self.stop(timeout=1.0)
+            self._stop_quietly(1.0)
             raise
         self._end_of_stream()
 
@@ -406,9 +401,14 @@ class StreamingConnection(LiveConnectionOwner):
 
     def interrupt(self, deadline: float) -> None:
         """Stop before ``deadline`` (a ``time.monotonic()`` value); used on Ctrl+C."""
+        self._stop_quietly(max(0.1, deadline - time.monotonic() - 0.2))
+
+    def _stop_quietly(self, timeout: float) -> None:
+        """Stop while an interrupt or the program's end goes on: a stop that did not complete
+        is reported in the log, never raised in place of what is under way."""
         try:
-            self.stop(timeout=max(0.1, deadline - time.monotonic() - 0.2))
-        except StreamingError as exc:  # the program is ending: say it, do not raise into it
+            self.stop(timeout=timeout)
+        except StreamingError as exc:
             logger.warning("%s", exc)
 
     # -- internals -------------------------------------------------------------------------------

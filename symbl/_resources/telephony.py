@@ -69,7 +69,7 @@ class Telephony(Resource):
             data: e.g. ``{"session": {"name": "My Meeting"}}``.
             languages: ``["en-US"]``; the first is the call's language.
             timezone: an IANA name such as ``"America/New_York"`` (used in the summary).
-            handle_signals: whether Ctrl+C and the end of the program stop the call (True);
+            handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the call (True);
                 False leaves stopping it to your program.
             reconnect: whether the live events socket reopens by itself after an abnormal end
                 (True), or ends with an error (False). The call goes on either way.
@@ -166,7 +166,7 @@ class Connection(LiveConnectionOwner):
         summaryInfo: after ``stop()``, the Summary UI links, one per recipient.
         conversation: a :class:`~symbl.Conversation` for ``conversationId``.
         error: what ended the live socket unexpectedly, if anything did.
-        handle_signals: whether Ctrl+C and the end of the program stop the call once
+        handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the call once
             subscribed (True). Set it to False to leave that to your program, which then calls
             ``stop()`` itself.
 
