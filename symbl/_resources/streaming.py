@@ -96,8 +96,8 @@ class Streaming(Resource):
             languages: ``['en-US']``: the recognition language (one).
             timezone: an IANA name such as ``'America/New_York'``; sent as ``timezoneOffset``.
             trackers: ``[{'name': ..., 'vocabulary': [...]}]``.
-            handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the stream (True);
-                False leaves stopping it to your program.
+            handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the
+                stream (True); False leaves stopping it to your program.
             no_connection_timeout: seconds the service keeps the conversation while no socket
                 is connected (0 to 1800): the time a reconnection has to continue it. Sent as
                 ``noConnectionTimeout``.
@@ -143,9 +143,10 @@ class Streaming(Resource):
 class StreamingConnection(LiveConnectionOwner):
     """A live streaming connection (made by ``symbl.Streaming.start_connection``).
 
-    While it is open, Ctrl+C, SIGTERM and the end of the program stop it cleanly (``stop_request``, then
-    a short wait for the service to complete the conversation). Set ``handle_signals`` to False
-    to leave that to your program, which then calls ``stop()`` itself.
+    While it is open, Ctrl+C, SIGTERM and the end of the program stop it cleanly
+    (``stop_request``, then a short wait for the service to complete the conversation). Set
+    ``handle_signals`` to False to leave that to your program, which then calls ``stop()``
+    itself.
 
     Attributes:
         connectionId: the id of the stream (others may join it, or listen, with this id).
