@@ -9,9 +9,9 @@ and the lifecycle messages a stream follows.
   :class:`~symbl._transport.websocket.Lifecycle`: new → connecting → open → closing → closed,
   changed under a lock, illegal moves refused. The core claims the opening (new → connecting)
   before the handshake, so two threads cannot open twice, and a close during the handshake
-  makes the handshake give up. Closed is final for a socket; a telephony call whose socket
-  ended by itself (it was not stopped) gets a new socket, with a new lifecycle, on its next
-  ``subscribe``. There is no reconnecting state: nothing reconnects by itself yet.
+  makes the handshake give up. Closed is final for a socket: the connection gets a new socket,
+  with a new lifecycle, when it reconnects (or, for a call whose socket ended, on its next
+  ``subscribe``); between two sockets the connection itself is ``reconnecting``.
 - **Frames.** Each frame is parsed with :func:`~symbl._live.events.parse_event`; one that is
   not an event is a protocol error for the ``error`` subscribers. The owner sees each event
   first (``on_event``), then the subscribers get it, all on the reader thread.
@@ -21,14 +21,20 @@ and the lifecycle messages a stream follows.
 - **Ends.** An end nobody asked for (no close frame, a close code other than 1000, a dead peer)
   sets :attr:`LiveConnection.error` and reaches the ``error`` subscribers; an end after
   :meth:`~LiveConnection.begin_stop` or :meth:`~LiveConnection.expect_close` does not.
+- **Reconnecting.** With ``reconnect``, an abnormal end that is worth rejoining (no close
+  frame, a dead peer, or a code in ``RECONNECTABLE_CLOSE_CODES``) starts a thread that opens
+  new sockets on the same path with backoff and jitter, for up to ``reconnect_window``
+  seconds, telling the subscribers through ``reconnecting`` and ``reconnected``; the owner
+  restarts its side on each new socket (``on_reopened``). A refusal for good (a 4xx), a stop,
+  or the window's end gives up, and the end is then reported as above.
 - **Stopping once.** :meth:`~LiveConnection.begin_stop` lets exactly one caller run the
   protocol's stop (or, if that fails, hand the stop back with
   :meth:`~LiveConnection.abandon_stop`); :meth:`~LiveConnection.close` is idempotent and safe
   from any thread, including a callback on the reader thread, where it starts the close
   without waiting for itself.
 - **Ctrl+C and the end of the program.** From the start of its opening until its socket ends,
-  the connection is registered with :mod:`symbl._live.interrupts`, which stops it on SIGINT and
-  at interpreter exit by calling the owner's ``interrupt``. ``handle_signals=False`` (or setting
+  the connection is registered with :mod:`symbl._live.interrupts`, which stops it on SIGINT,
+  SIGTERM and at interpreter exit by calling the owner's ``interrupt``. ``handle_signals=False`` (or setting
   :attr:`~LiveConnection.handle_signals` to False later) opts out: the program then stops the
   connection itself.
 """
