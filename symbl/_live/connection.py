@@ -34,9 +34,9 @@ and the lifecycle messages a stream follows.
   without waiting for itself.
 - **Ctrl+C and the end of the program.** From the start of its opening until its socket ends,
   the connection is registered with :mod:`symbl._live.interrupts`, which stops it on SIGINT,
-  SIGTERM and at interpreter exit by calling the owner's ``interrupt``. ``handle_signals=False`` (or setting
-  :attr:`~LiveConnection.handle_signals` to False later) opts out: the program then stops the
-  connection itself.
+  SIGTERM and at interpreter exit by calling the owner's ``interrupt``.
+  ``handle_signals=False`` (or setting :attr:`~LiveConnection.handle_signals` to False later)
+  opts out: the program then stops the connection itself.
 """
 
 from __future__ import annotations
