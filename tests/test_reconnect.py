@@ -244,3 +244,58 @@ def test_modify_changes_the_format_mid_stream(emu_env: Emulator) -> None:
     ]
     connection.send_audio(b"\x01\x00" * 800)
     connection.stop()
+
+
+def test_audio_after_a_normal_end_is_refused_not_swallowed(emu_env: Emulator) -> None:
+    connection = symbl.Streaming.start_connection()
+    emu_env.close_websockets(STREAMING, code=1000)
+    assert wait_until(lambda: connection.state == "closed", timeout=5)
+    started = time.monotonic()
+    with pytest.raises(symbl.StreamingError, match="closed"):
+        connection.send_audio(TENTH)
+    assert time.monotonic() - started < 1
+
+
+def test_a_refused_call_counts_every_byte_it_was_given(emu_env: Emulator) -> None:
+    connection = symbl.Streaming.start_connection(replay_buffer_seconds=0.5)
+    emu_env.add_fault(path=STREAMING + "*", status=503, body={"message": "restarting"})
+    emu_env.drop_websockets(STREAMING)
+    assert wait_until(lambda: connection.state == "reconnecting", timeout=5)
+    second = TENTH * 10  # 1 s, in 8192-byte frames: the first fits in 0.5 s, not the second
+    with pytest.raises(symbl.AudioNotDeliveredError) as caught:
+        connection.send_audio(second)
+    assert caught.value.undelivered_bytes == len(second) - 8192
+    assert caught.value.undelivered_seconds == pytest.approx(caught.value.undelivered_bytes / 32000)
+    emu_env.clear_faults()
+    assert wait_until(lambda: connection.state == "open", timeout=10)
+    connection.stop()
+
+
+def test_a_call_reconnecting_still_stops_on_signals(calls: Emulator) -> None:
+    from symbl._live import interrupts
+
+    connection = symbl.Telephony.start_pstn(phone_number=PHONE)
+    connection.subscribe({"message": lambda event: None})
+    assert wait_until(lambda: calls.calls()[0]["subscribers"] == 1, timeout=5)
+    calls.add_fault(path=SUBSCRIBE + "*", status=503, body={"message": "restarting"}, times=3)
+    calls.drop_websockets(SUBSCRIBE)
+    assert wait_until(lambda: connection.state == "reconnecting", timeout=5)
+    time.sleep(0.3)  # a refused attempt or two
+    assert connection._live in interrupts._live
+    assert wait_until(lambda: connection.state == "open", timeout=10)
+    connection.stop()
+
+
+def test_a_fast_sender_rides_through_a_frozen_network(emu_env: Emulator, tmp_path) -> None:
+    from helpers import make_wav
+
+    client = symbl.Client(heartbeat_interval=0.2, dead_peer_timeout=0.6)
+    handlers, seen = recorder(streaming=True)
+    connection = client.Streaming.start_connection()
+    connection.subscribe(handlers)
+    emu_env.add_fault(path=STREAMING + "*", websocket="freeze", after_bytes=100_000, times=1)
+    connection.send_audio_from_file(make_wav(tmp_path / "long.wav", seconds=20), realtime=False)
+    assert wait_until(lambda: "reconnected" in kinds(seen), timeout=10), seen
+    assert "error" not in kinds(seen)
+    connection.stop(timeout=10)
+    emu_env.drop_websockets(STREAMING)

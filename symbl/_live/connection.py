@@ -68,6 +68,8 @@ __all__ = [
 RECONNECT_EVENTS = ("reconnecting", "reconnected")
 # Reconnection backoff: the first wait, its growth cap, and the jitter's lower bound.
 _FIRST_DELAY = 0.1
+# Handshake refusals a retry cannot change (unlike 408 and 429, which say "later").
+_REFUSED_FOR_GOOD = frozenset({400, 401, 403, 404, 405, 410})
 _LONGEST_DELAY = 5.0
 _JITTER = 0.5
 
@@ -98,7 +100,8 @@ class LiveConnection:
             re-sends its ``start_request`` and its unconfirmed audio first); raising
             :class:`StreamingError` makes that attempt fail. Without it, the connection is
             ready as soon as the socket is open.
-        on_gave_up: turns the error of a reconnection that gave up into the one to report.
+        on_final_error: turns the error that ends the connection for good into the one to
+            report (a stream adds the audio that was not delivered).
         on_pong: called on the reader thread with the number of each answered :meth:`ping`.
     """
 
@@ -118,7 +121,7 @@ class LiveConnection:
         reconnect: bool = False,
         reconnect_window: float = 60.0,
         on_reopened: Callable[[Callable[[], None]], None] | None = None,
-        on_gave_up: Callable[[StreamingError], StreamingError] | None = None,
+        on_final_error: Callable[[StreamingError], StreamingError] | None = None,
         on_pong: Callable[[int], None] | None = None,
     ) -> None:
         self._client = client
@@ -134,9 +137,11 @@ class LiveConnection:
         self._reconnect = reconnect
         self._reconnect_window = reconnect_window
         self._on_reopened = on_reopened
-        self._on_gave_up = on_gave_up
+        self._on_final_error = on_final_error
         self._on_pong = on_pong
         self._reconnecting = False
+        self._lost_while_rejoining = False
+        self._rejoiner: threading.Thread | None = None
         # Events of the connection itself, delivered by the next reader (see _on_wake).
         self._notices: list[tuple[str, dict[str, Any]]] = []
         self._ended_for_good = threading.Event()
@@ -186,7 +191,7 @@ class LiveConnection:
     # -- opening and subscribing ----------------------------------------------------------------
 
     def open(self) -> bool:
-        """Open the socket, unless it is open or opening already.
+        """Open the socket, unless it is open, opening or being reconnected already.
 
         Returns:
             True if this call opened it.
@@ -194,12 +199,20 @@ class LiveConnection:
         Raises:
             StreamingError: the connection was stopped, or the handshake failed or was refused.
         """
+        return self._open(rejoining=False)
+
+    def _open(self, rejoining: bool) -> bool:
         with self._lock:
             if self._stopping:
                 raise StreamingError(f"this {self._kind} was stopped")
+            if self._reconnecting and not rejoining:
+                return False  # the reconnection opens the next socket
             if self._lifecycle.state is State.CLOSED:
-                self._lifecycle = Lifecycle()  # the last socket ended by itself: a new one
+                self._lifecycle = Lifecycle()  # the last socket ended: a new one
                 self._close_pending = False
+                if not rejoining:  # opened again after an end (a call subscribed again)
+                    self._ended_for_good.clear()
+                    self.error = None
             lifecycle = self._lifecycle
             if lifecycle.try_move(State.CONNECTING, only_from=(State.NEW,)) is None:
                 return False
@@ -219,11 +232,14 @@ class LiveConnection:
             )
         except BaseException:
             lifecycle.try_move(State.CLOSED, only_from=(State.CONNECTING,))
-            _interrupts.unregister(self)
+            if not rejoining:  # a reconnection stays registered between its attempts
+                _interrupts.unregister(self)
             raise
         with self._lock:
             self._socket = socket
             close_now, self._close_pending = self._close_pending, False
+            # A stop that came while this socket was opening (the old one stored meanwhile).
+            close_now = close_now or (rejoining and self._closing.is_set())
         if close_now:
             self.close()
             return True
@@ -312,9 +328,11 @@ class LiveConnection:
         _interrupts.unregister(self)
 
     def on_reader_thread(self) -> bool:
-        """Whether the caller is the reader thread (a callback)."""
+        """Whether the caller runs callbacks: the reader thread, or the reconnecting thread
+        (which delivers ``reconnecting`` and a final ``error``)."""
         socket = self._socket
-        return socket is not None and socket.reader is threading.current_thread()
+        current = threading.current_thread()
+        return (socket is not None and socket.reader is current) or self._rejoiner is current
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the connection has ended for good (across reconnections).
@@ -328,7 +346,7 @@ class LiveConnection:
         socket = self._socket
         if socket is None or socket.reader is None:
             return False
-        if socket.reader is threading.current_thread():
+        if self.on_reader_thread():
             raise SymblError(
                 "wait() was called from a callback, on the very thread it would wait for; "
                 "call it from your own thread (callbacks run on the reader thread)"
@@ -369,13 +387,20 @@ class LiveConnection:
         # A stop begun just before the end (its close not sent yet) still makes it expected.
         if error is not None and self._stopping:
             error = None
-        if self._reconnecting:
-            return  # a socket of a reconnection under way: that loop decides what follows
-        if error is not None and self._may_rejoin():
-            self._reconnecting = True
-            threading.Thread(
-                target=self._rejoin, args=(str(error),), name=f"{self._name}-reconnect"
-            ).start()
+        with self._lock:
+            if self._reconnecting:
+                # A socket of a reconnection under way: that loop decides what follows.
+                self._lost_while_rejoining = True
+                return
+            rejoin = error is not None and self._may_rejoin()
+            if rejoin:
+                self._reconnecting = True
+                self._lost_while_rejoining = False
+                self._rejoiner = threading.Thread(
+                    target=self._rejoin, args=(str(error),), name=f"{self._name}-reconnect"
+                )
+        if self._rejoiner is not None and rejoin:
+            self._rejoiner.start()
             return
         self._finish(error)
 
@@ -391,6 +416,8 @@ class LiveConnection:
 
     def _finish(self, error: StreamingError | None) -> None:
         """The connection's end for good: report it, and let waiters go."""
+        if error is not None and self._on_final_error is not None:
+            error = self._on_final_error(error)
         if error is not None:
             self.error = error
         if self._on_close is not None:
@@ -410,7 +437,9 @@ class LiveConnection:
             attempt += 1
             delay = _backoff(attempt)
             left = self._reconnect_window - (time.monotonic() - dropped)
-            if left <= 0 or self._stopping or self._closing.is_set():
+            # A stop waits for the reconnection to finish (so that it goes after the replay);
+            # a close ends it.
+            if left <= 0 or self._closing.is_set():
                 break
             self.notify("reconnecting", attempt=attempt, delay=round(delay, 3), cause=cause)
             if self._closing.wait(min(delay, left)):
@@ -419,8 +448,8 @@ class LiveConnection:
                 self._attempt()
             except StreamingError as exc:
                 cause = str(exc)
-                if exc.status_code is not None and 400 <= exc.status_code < 500:
-                    break  # refused for good (gone, unauthorised): another try changes nothing
+                if exc.status_code is not None and exc.status_code in _REFUSED_FOR_GOOD:
+                    break  # gone, unauthorised, forbidden: another try changes nothing
                 continue
             self.notify(
                 "reconnected", attempts=attempt, downtime=round(time.monotonic() - dropped, 3)
@@ -431,16 +460,13 @@ class LiveConnection:
             f"the {self._kind} broke and reconnecting gave up after {attempt} attempt(s) in "
             f"{time.monotonic() - dropped:.1f} s: {cause}"
         )
-        if self._stopping or self._closing.is_set():
-            self._finish(None)
-        else:
-            self._finish(self._on_gave_up(given_up) if self._on_gave_up else given_up)
+        self._finish(None if self._closing.is_set() else given_up)
 
     def _attempt(self) -> None:
         """One reconnection: a new socket, then the owner's own restart."""
         with self._lock:
-            self._lifecycle.try_move(State.CLOSED)  # the broken socket's, if still open
-        if not self.open():
+            self._lost_while_rejoining = False
+        if not self._open(rejoining=True):
             raise StreamingError(f"the {self._kind} could not be reopened")
         try:
             if self._on_reopened is not None:
@@ -454,7 +480,13 @@ class LiveConnection:
             raise
 
     def _ready_again(self) -> None:
-        self._reconnecting = False
+        """The owner's restart is done: traffic flows again, unless the new socket has already
+        ended (then this attempt fails, and the next one follows)."""
+        with self._lock:
+            socket = self._socket
+            if self._lost_while_rejoining or socket is None or socket.state is not State.OPEN:
+                raise StreamingError(f"the {self._kind}'s new socket ended while it restarted")
+            self._reconnecting = False
 
     def notify(self, name: str, **payload: Any) -> None:
         """Hand one of the connection's own events (``reconnecting``, ...) to the subscribers,

@@ -69,6 +69,8 @@ _MARK = "_symbl_interrupt"
 _LOCKING_MODULES = ("websocket.", "symbl._live.", "symbl._transport.")
 # ... except these functions (None: all of the module's), which hold none.
 _LOCK_FREE = {"symbl._live.audio": None, "symbl._live.connection": {"wait"}}
+# Modules where only these functions hold such a lock (a stream's send lock).
+_LOCKING_ONLY = {"symbl._resources.streaming": {"_send", "stop", "modify", "_reopened"}}
 
 
 class Interruptible(Protocol):
@@ -257,7 +259,10 @@ def _lock_holder(frame: FrameType | None) -> FrameType | None:
     holder = None
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
-        if f"{module}.".startswith(_LOCKING_MODULES):
+        if module in _LOCKING_ONLY:
+            if frame.f_code.co_name in _LOCKING_ONLY[module]:
+                holder = frame
+        elif f"{module}.".startswith(_LOCKING_MODULES):
             lock_free = _LOCK_FREE.get(module, ())
             if lock_free is not None and frame.f_code.co_name not in lock_free:
                 holder = frame

@@ -53,31 +53,61 @@ class ReplayBuffer:
         """How long ``size`` bytes of this stream's audio last."""
         return size / self._rate
 
-    def add(
-        self, frame: bytes, patience: float = 0.0, ask: Callable[[], None] | None = None
+    def wait_for_room(
+        self, size: int, patience: float, ask: Callable[[], None] | None = None
     ) -> None:
-        """Hold a frame until the service confirms it. A full buffer is waited on for up to
-        ``patience`` seconds (a connection that is up: the service confirms as it reads),
-        calling ``ask`` to request a confirmation.
-
-        Raises:
-            AudioNotDeliveredError: the buffer stayed full; nothing was added.
-        """
+        """Wait up to ``patience`` seconds until ``size`` more bytes fit (an empty buffer takes
+        any frame), calling ``ask`` now and then to request a confirmation. It returns either
+        way: :meth:`add` tells whether the frame fits."""
         deadline = time.monotonic() + patience
         while True:
             with self._lock:
-                if self._held + len(frame) <= self._limit:
-                    self._frames.append(frame)
-                    self._held += len(frame)
+                if self._fits(size):
                     return
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise self._full(len(frame))
+                    return
             if ask is not None:
                 ask()  # outside the lock: the confirmation comes back through it
             with self._lock:
-                if self._held + len(frame) > self._limit:
+                if not self._fits(size):
                     self._space.wait(min(left, _ASK_EVERY))
+
+    def wait_until_empty(self, patience: float, ask: Callable[[], None]) -> bool:
+        """Wait up to ``patience`` seconds for every frame to be confirmed; True if so."""
+        deadline = time.monotonic() + patience
+        while True:
+            with self._lock:
+                if not self._frames:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+            ask()
+            with self._lock:
+                if self._frames:
+                    self._space.wait(min(left, _ASK_EVERY))
+
+    def add(self, frame: bytes) -> None:
+        """Hold a frame until the service confirms it.
+
+        Raises:
+            AudioNotDeliveredError: it does not fit; nothing was added.
+        """
+        with self._lock:
+            if not self._fits(len(frame)):
+                raise self._full(len(frame))
+            self._frames.append(frame)
+            self._held += len(frame)
+
+    def change_rate(self, bytes_per_second: float) -> None:
+        """The audio format changed (with the buffer empty): measure seconds anew."""
+        with self._lock:
+            self._limit = int(self._limit / self._rate * bytes_per_second)
+            self._rate = bytes_per_second
+
+    def _fits(self, size: int) -> bool:
+        return not self._frames or self._held + size <= self._limit
 
     def _full(self, size: int) -> AudioNotDeliveredError:
         return AudioNotDeliveredError(

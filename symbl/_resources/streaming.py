@@ -25,13 +25,13 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
 from symbl._live.audio import AudioData, Microphone, WavFile, frames, to_linear16
-from symbl._live.connection import LiveConnection, LiveConnectionOwner
+from symbl._live.connection import LiveConnection, LiveConnectionOwner, State
 from symbl._live.replay import ReplayBuffer
 from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
@@ -207,7 +207,7 @@ class StreamingConnection(LiveConnectionOwner):
             reconnect=self._reconnect,
             reconnect_window=float(window),
             on_reopened=self._reopened,
-            on_gave_up=self._gave_up,
+            on_final_error=self._with_undelivered,
             on_pong=self._replay.confirm,
         )
 
@@ -236,8 +236,10 @@ class StreamingConnection(LiveConnectionOwner):
 
         Events: ``message_response`` (final sentences), ``insight_response`` (questions,
         action items), ``topic_response``, ``tracker_response``, ``message`` (live
-        transcription with ``isFinal``, and lifecycle messages), and ``error`` (the SDK's: a
-        callback raised, or the connection failed; the callback gets the exception). Callbacks
+        transcription with ``isFinal``, and lifecycle messages), and the SDK's own:
+        ``reconnecting`` and ``reconnected`` (a drop being recovered), ``conversation_changed``
+        (a reconnection landed in another conversation) and ``error`` (a callback raised, or
+        the connection failed; the callback gets the exception). Callbacks
         run one at a time on the connection's thread and get the event as a dict. Events that
         came before the first ``subscribe`` are delivered to it first.
 
@@ -268,8 +270,7 @@ class StreamingConnection(LiveConnectionOwner):
             raise InvalidArgumentError(
                 "LINEAR16 audio has 2 bytes per sample; got an odd byte count"
             )
-        for frame in frames(payload):
-            self._send(frame)
+        self._send_all(frames(payload))
 
     def send_audio_from_mic(self, device: int | str | None = None) -> None:
         """Stream the microphone until the connection ends (or Ctrl+C, which stops it cleanly).
@@ -356,9 +357,21 @@ class StreamingConnection(LiveConnectionOwner):
             }
         ):
             message = encode(streaming.modify_request(new_encoding, new_rate))
+        recognition = {"encoding": new_encoding, "sampleRateHertz": new_rate}
         with self._send_lock:
+            # Audio is replayed in the format of its start_request: change formats only once
+            # the service has confirmed everything sent in the old one.
+            patience = self._client.dead_peer_timeout
+            if self._live.reconnecting or not self._replay.wait_until_empty(
+                patience, self._checkpoint
+            ):
+                raise StreamingError(
+                    "modify() waits for the service to confirm the audio already sent, and it "
+                    f"did not within {patience:g} s (the connection is down or reconnecting); "
+                    "try again once it is back"
+                )
             self._live.send(message)
-            recognition = {"encoding": new_encoding, "sampleRateHertz": new_rate}
+            self._replay.change_rate(_bytes_per_second(recognition))
             # A reconnection starts again with the format in use now.
             self._request["config"]["speechRecognition"] = recognition
             self.sample_rate, self.encoding = new_rate, new_encoding
@@ -380,23 +393,33 @@ class StreamingConnection(LiveConnectionOwner):
                 an error, is in ``error``.)
         """
         ended_before = self._finished.is_set()
-        # The first stopper sends the stop; the service's close that follows is expected.
-        if self._live.begin_stop() and self._live.expect_close():
-            try:
-                self._live.send(encode(streaming.stop_request()))
-            except StreamingError as exc:
-                logger.debug("stop_request not sent: %s", exc)
+        started = time.monotonic()
+        if self._live.begin_stop():
+            if not self._live.on_reader_thread():
+                # A reconnection under way finishes first (its replay goes before the stop).
+                while self._live.reconnecting and time.monotonic() - started < timeout:
+                    time.sleep(0.01)
+            # The first stopper sends the stop, after any audio being sent; the service's
+            # close that follows is expected.
+            with self._send_lock:
+                if self._live.expect_close():
+                    try:
+                        self._live.send(encode(streaming.stop_request()))
+                    except StreamingError as exc:
+                        logger.debug("stop_request not sent: %s", exc)
         if self._live.on_reader_thread():
             return self
-        finished = self._finished.wait(timeout)
+        finished = self._finished.wait(max(0.0, timeout - (time.monotonic() - started)))
         self._live.close(timeout=min(timeout, 5.0))
         if not self._completed.is_set() and not ended_before:
             cause = self.error or (
                 "the connection ended first" if finished else f"nothing came within {timeout:g} s"
             )
-            raise StreamingError(
-                f"streaming connection {self.connectionId} stopped, but the service did not "
-                f"complete the conversation: {cause}"
+            raise self._with_undelivered(
+                StreamingError(
+                    f"streaming connection {self.connectionId} stopped, but the service did not "
+                    f"complete the conversation: {cause}"
+                )
             )
         return self
 
@@ -440,21 +463,25 @@ class StreamingConnection(LiveConnectionOwner):
             AudioNotDeliveredError: the replay buffer is full, or reconnecting gave up.
             StreamingError: the connection is closed (``error`` says why if it broke).
         """
+        if not self._live.reconnecting:
+            # While the connection is up, a full buffer waits for the service to confirm what
+            # it has read, as long as a live peer would take to answer; outside the send lock,
+            # which the replay after a reconnection needs.
+            self._replay.wait_for_room(len(frame), self._client.dead_peer_timeout, self._checkpoint)
         with self._send_lock:
             if self.error is not None:
-                raise self.error
+                raise self.error.with_traceback(None)
+            if self._live.state not in (State.OPEN, State.RECONNECTING):
+                raise StreamingError(f"cannot send: the stream is {self._live.state.value}")
+            self._replay.add(frame)
             if self._live.reconnecting:
-                self._replay.add(frame)
                 return  # replayed once the connection is back
-            # While the connection is up, a full buffer waits for the service to confirm what
-            # it has read, as long as a live peer would take to answer.
-            self._replay.add(frame, self._client.dead_peer_timeout, self._checkpoint)
             try:
                 self._live.send(frame)
             except StreamingError:
-                if self._reconnect and not self._live.stopping and self.error is None:
+                if self._reconnect and self._settles_into_reconnecting():
                     return  # the socket broke just now: the reconnection replays this frame
-                raise
+                raise self.error or StreamingError("cannot send: the stream ended") from None
             now = time.monotonic()
             self._unasked += len(frame)
             if (
@@ -463,6 +490,29 @@ class StreamingConnection(LiveConnectionOwner):
             ):
                 self._last_checkpoint, self._unasked = now, 0
                 self._checkpoint()
+
+    def _settles_into_reconnecting(self) -> bool:
+        """After a failed send: wait for the reader to see the end, and tell whether a
+        reconnection follows (rather than a final end)."""
+        deadline = time.monotonic() + self._client.dead_peer_timeout
+        while self._live.state is State.OPEN and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self._live.reconnecting
+
+    def _send_all(self, frames: Iterable[bytes]) -> None:
+        """Send frames in order; a refusal counts every byte not sent."""
+        pending = list(frames)
+        for index, frame in enumerate(pending):
+            try:
+                self._send(frame)
+            except AudioNotDeliveredError as refused:
+                rest = sum(map(len, pending[index + 1 :]))
+                seconds = self._replay.seconds(rest)
+                raise AudioNotDeliveredError(
+                    f"{refused} ({refused.undelivered_bytes + rest} bytes of this call in all)",
+                    undelivered_bytes=refused.undelivered_bytes + rest,
+                    undelivered_seconds=refused.undelivered_seconds + seconds,
+                ) from None
 
     def _checkpoint(self) -> None:
         """Ask the service to confirm what it has read so far (its pong releases it)."""
@@ -486,8 +536,9 @@ class StreamingConnection(LiveConnectionOwner):
             ready()
             self._checkpoint()
 
-    def _gave_up(self, error: StreamingError) -> StreamingError:
-        if not len(self._replay):
+    def _with_undelivered(self, error: StreamingError) -> StreamingError:
+        """``error``, saying how much accepted audio never reached the service, if any."""
+        if not len(self._replay) or isinstance(error, AudioNotDeliveredError):
             return error
         lost = self._replay.undelivered()
         return AudioNotDeliveredError(

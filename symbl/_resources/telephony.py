@@ -242,7 +242,8 @@ class Connection(LiveConnectionOwner):
 
         Events: ``transcript_response`` (live text with ``isFinal``), ``message_response``
         (final sentences), ``insight_response`` (questions, action items), ``topic_response``,
-        ``tracker_response``, ``message``, and ``error`` (the SDK's). The first call opens the
+        ``tracker_response``, ``message``, and the SDK's own ``reconnecting``, ``reconnected``
+        and ``error``. The first call opens the
         live socket on a background thread, which keeps the program running until the call
         ends. Events from before the socket opens are not sent live by the service; they are
         all in ``connection.conversation`` afterwards.
@@ -271,7 +272,8 @@ class Connection(LiveConnectionOwner):
         return self._stop(None, params)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the call's live socket closes (the call ended, or ``stop()``).
+        """Block until the call's live events end for good (the call ended, ``stop()``, or a
+        drop that could not be recovered; a drop that is recovered does not end the wait).
 
         Args:
             timeout: seconds to wait at most; forever when None.

@@ -175,6 +175,10 @@ class WebSocketConnection:
         self.lifecycle = lifecycle or Lifecycle()
         self._close_lock = threading.Lock()
         self._close_sent = False
+        # Sends under way: while a writer holds the socket, the reader does not queue a ping
+        # behind it (a frozen peer would block the reader too, and it must notice the freeze).
+        self._sending = 0
+        self._sending_lock = threading.Lock()
         self._socket: websocket.WebSocket | None = None
         self._reader: threading.Thread | None = None
         self._wake_in, self._wake_out = socket.socketpair()
@@ -261,6 +265,8 @@ class WebSocketConnection:
         state = self.state
         if ws is None or state not in (State.OPEN, State.CLOSING):
             raise StreamingError(f"cannot send: the connection is {state.value}")
+        with self._sending_lock:
+            self._sending += 1
         try:
             if isinstance(frame, str):
                 ws.send(frame)
@@ -270,6 +276,9 @@ class WebSocketConnection:
             raise StreamingError(
                 f"sending on {self.url} failed: {exc or type(exc).__name__}"
             ) from exc
+        finally:
+            with self._sending_lock:
+                self._sending -= 1
 
     def ping(self, number: int) -> None:
         """Send a ping carrying ``number`` (safe from any thread); ``on_pong`` gets it back.
@@ -365,6 +374,9 @@ class WebSocketConnection:
         finally:
             # One atomic move tells whether this end was expected (a close was under way).
             expected = self.lifecycle.try_move(State.CLOSED) is not State.OPEN
+            if ws.sock is not None:  # wakes a writer blocked on a peer that stopped reading
+                with contextlib.suppress(OSError):
+                    ws.sock.shutdown(socket.SHUT_RDWR)
             ws.shutdown()
             self._wake_in.close()
             self._wake_out.close()
@@ -388,7 +400,8 @@ class WebSocketConnection:
             raise websocket.WebSocketTimeoutException(
                 f"no answer for {self._dead_peer_timeout:g} s, not even to pings"
             )
-        ws.ping()
+        if not self._sending:  # a writer is blocked on a peer that reads nothing: wait it out
+            ws.ping()
         return last_heard
 
     def _wait(self, ws: websocket.WebSocket, last_heard: float) -> tuple[bool, bool]:
