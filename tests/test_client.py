@@ -291,3 +291,41 @@ def test_a_netrc_entry_never_replaces_the_token(emu: Emulator, sealed_environmen
         client.Conversations.get_conversation("1")
     (lookup,) = emu.requests("/v1/conversations/1")
     assert lookup.headers["authorization"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 0])
+def test_settings_must_be_finite_and_positive(emu: Emulator, value: float) -> None:
+    with pytest.raises(symbl.InvalidArgumentError, match="positive, finite"):
+        symbl.Client(emu.credentials, base_url=emu.base_url, timeout=value)
+    with pytest.raises(symbl.InvalidArgumentError, match="positive, finite"):
+        symbl.Client(emu.credentials, base_url=emu.base_url, poll_interval=value)
+
+
+def test_sixteen_threads_share_the_pool_without_dropping_connections(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+
+    client = symbl.Client(emu.credentials, base_url=emu.base_url)
+    client.access_token()
+    barrier = threading.Barrier(16)
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        barrier.wait()
+        for _ in range(5):
+            try:
+                client.Conversations.get_conversation("1")
+            except symbl.NotFoundError:
+                pass
+            except BaseException as exc:  # any other outcome fails the test below
+                failures.append(exc)
+
+    with caplog.at_level(logging.WARNING, logger="urllib3"):
+        threads = [threading.Thread(target=call) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
+    assert not [record for record in caplog.records if "pool is full" in record.getMessage()]

@@ -276,8 +276,8 @@ def test_a_failed_stop_can_be_retried(calls: Emulator) -> None:
     calls.set_live_transcript([])
     connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
     connection.subscribe({"message": lambda event: None})
-    calls.add_fault(path=CONNECT, status=500, body={"message": "try again"}, times=1)
-    with pytest.raises(symbl.InternalServerError):
+    calls.add_fault(path=CONNECT, status=500, body={"message": "try again"}, times=3)
+    with pytest.raises(symbl.InternalServerError):  # every attempt failed (1 + 2 retries)
         connection.stop()
     assert calls.calls()[0]["state"] != "ended"
     connection.stop()
@@ -314,3 +314,12 @@ def test_a_bad_handle_signals_is_refused_before_the_call_is_placed(emu_env: Emul
         symbl.Telephony.start_pstn("+14155550100", handle_signals="no")  # type: ignore[arg-type]
     assert emu_env.requests(CONNECT) == []
     assert emu_env.calls() == []
+
+
+def test_a_stop_that_meets_a_server_error_is_sent_again(calls: Emulator) -> None:
+    calls.set_live_transcript([])
+    connection = symbl.Telephony.start_pstn(phone_number="+14155550100")
+    calls.add_fault(path=CONNECT, status=502, body={"message": "bad gateway"}, times=1)
+    connection.stop()  # a call left running is billed: the stop is retried
+    assert [entry.status for entry in calls.requests(CONNECT)][-2:] == [502, 200]
+    assert calls.calls()[0]["state"] == "ended"

@@ -101,7 +101,8 @@ def stop(
     """
     body = {**(extra or {}), "operation": "stop", "connectionId": connection_id}
     check_stop(body, where=where)
-    return Request("POST", CONNECT_PATH, json=body)
+    # Stopping twice is harmless, and a call left running is billed: a stop is worth resending.
+    return Request("POST", CONNECT_PATH, json=body, idempotent=True)
 
 
 def speaker_event(path: str, event_type: Any, user: Any, timestamp: Any) -> Request:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import os
 import platform
 import random
@@ -64,6 +65,7 @@ _SETTINGS = (
     "job_timeout",
     "heartbeat_interval",
     "dead_peer_timeout",
+    "max_connections",
 )
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
@@ -109,6 +111,8 @@ class HttpClient:
         dead_peer_timeout: seconds without a word from the service (not even an answer to a
             ping) after which a live connection counts as broken: it reconnects, or reports
             the error. Must exceed ``heartbeat_interval``.
+        max_connections: the most connections kept open to the service for reuse: as many as
+            threads that call it at once.
 
     """
 
@@ -127,6 +131,7 @@ class HttpClient:
         job_timeout: float = 7200.0,
         heartbeat_interval: float = 2.5,
         dead_peer_timeout: float = 7.5,
+        max_connections: int = 32,
     ) -> None:
         settings = {
             "timeout": timeout,
@@ -141,6 +146,14 @@ class HttpClient:
         }
         for name, value in settings.items():
             _check_positive(name, value)
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise errors.InvalidArgumentError(
+                f"max_connections must be a whole number of at least 1, not {max_connections!r}"
+            )
         if dead_peer_timeout <= heartbeat_interval:
             raise errors.InvalidArgumentError(
                 "dead_peer_timeout must be longer than heartbeat_interval, so that a quiet "
@@ -161,9 +174,10 @@ class HttpClient:
         self.job_timeout = job_timeout
         self.heartbeat_interval = heartbeat_interval
         self.dead_peer_timeout = dead_peer_timeout
+        self.max_connections = max_connections
         self._tokens = token_provider_for(self.base_url, self.credentials)
         self._derived: dict[Credentials, HttpClient] = {}
-        self._session = _session_for(self.base_url)
+        self._session = _session_for(self.base_url, max_connections)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -459,7 +473,7 @@ def reset_shared_clients() -> None:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _session_for(base_url: str) -> requests.Session:
+def _session_for(base_url: str, max_connections: int) -> requests.Session:
     """A session for one base URL, with the environment's proxy and CA-bundle settings read
     once, here.
 
@@ -469,6 +483,11 @@ def _session_for(base_url: str) -> requests.Session:
     a changed environment is seen by clients made afterwards.
     """
     session = requests.Session()
+    # One pool per scheme, as large as the threads that share the client (the default of 10
+    # makes an eleventh thread open and drop a connection of its own on every call).
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max_connections)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
@@ -479,8 +498,15 @@ def _session_for(base_url: str) -> requests.Session:
 
 
 def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise errors.InvalidArgumentError(f"{name} must be a positive number of seconds")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise errors.InvalidArgumentError(
+            f"{name} must be a positive, finite number of seconds, not {value!r}"
+        )
 
 
 def _json_bytes(value: Any) -> bytes:
