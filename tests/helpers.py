@@ -107,3 +107,36 @@ def sdk_threads() -> list[threading.Thread]:
         for thread in threading.enumerate()
         if thread is not threading.main_thread() and not thread.name.startswith("symbl-emulator")
     ]
+
+
+# What the old official client sends to start a call (PROTOCOL.md §10.4): "actions" as an empty
+# object, "dtmf" null, "pushSpeakerEvents" always true, "sampleSize" as a string.
+OLD_CLIENT_PSTN = {
+    "operation": "start",
+    "endpoint": {"type": "pstn", "phoneNumber": "+11234567890", "dtmf": None},
+    "actions": {},
+    "data": {},
+    "pushSpeakerEvents": True,
+}
+OLD_CLIENT_SIP = {
+    "operation": "start",
+    "endpoint": {
+        "type": "sip",
+        "uri": "sip:8002@sip.example.com",
+        "audioConfig": {"sampleRate": 16000, "sampleSize": "16"},
+    },
+    "actions": {},
+    "data": {},
+}
+# ... and to start a stream (PROTOCOL.md §10.5): null speaker and trackers, 44.1 kHz.
+OLD_CLIENT_START = {
+    "type": "start_request",
+    "insightTypes": [],
+    "speaker": None,
+    "trackers": None,
+    "config": {
+        "confidenceThreshold": 0.5,
+        "languageCode": "en-US",
+        "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 44100},
+    },
+}

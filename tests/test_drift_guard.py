@@ -46,7 +46,7 @@ from symbl._protocol.options import (
 )
 from symbl.emulator import Emulator, RecordedRequest
 
-from helpers import MEETING, make_mp4, make_wav
+from helpers import MEETING, OLD_CLIENT_PSTN, OLD_CLIENT_SIP, OLD_CLIENT_START, make_mp4, make_wav
 
 CONNECT = telephony.CONNECT_PATH
 PHONE = "+14155550100"
@@ -339,30 +339,6 @@ INVALID = [
 
 # --- LENIENT: what the old client sends, and forms both sides take --------------------------------
 
-OLD_CLIENT_PSTN = {
-    "operation": "start",
-    "endpoint": {"type": "pstn", "phoneNumber": "+11234567890", "dtmf": None},
-    "actions": {},
-    "data": {},
-    "pushSpeakerEvents": True,
-}
-OLD_CLIENT_SIP = {
-    "operation": "start",
-    "endpoint": {**SIP, "audioConfig": {"sampleRate": 16000, "sampleSize": "16"}},
-    "actions": {},
-    "data": {},
-}
-OLD_CLIENT_START = {
-    "type": "start_request",
-    "insightTypes": [],
-    "speaker": None,
-    "trackers": None,
-    "config": {
-        "confidenceThreshold": 0.5,
-        "languageCode": "en-US",
-        "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 44100},
-    },
-}
 EVERY_START_FIELD = stream_start(
     speaker=USER,
     trackers=TRACKERS,

@@ -22,7 +22,7 @@ from websocket import WebSocket, create_connection
 
 from symbl.emulator import Emulator
 
-from helpers import wait_until
+from helpers import OLD_CLIENT_PSTN, OLD_CLIENT_SIP, OLD_CLIENT_START, wait_until
 
 RATE = 16000
 SCRIPT = [
@@ -39,17 +39,6 @@ SCRIPT = [
         "end": 4.0,
     },
 ]
-OLD_CLIENT_START = {
-    "type": "start_request",
-    "insightTypes": [],
-    "speaker": None,
-    "trackers": None,
-    "config": {
-        "confidenceThreshold": 0.5,
-        "languageCode": "en-US",
-        "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 44100},
-    },
-}
 REPR_STOP = "{'type': 'stop_request'}"
 JSON_STOP = '{"type": "stop_request"}'
 PSTN_START = {
@@ -67,23 +56,6 @@ PSTN_START = {
     "languages": ["en-US"],
     "timezone": "US/Pacific",
     "pushSpeakerEvents": True,
-}
-OLD_CLIENT_PSTN = {
-    "operation": "start",
-    "endpoint": {"type": "pstn", "phoneNumber": "+11234567890", "dtmf": None},
-    "actions": {},
-    "data": {},
-    "pushSpeakerEvents": True,
-}
-OLD_CLIENT_SIP = {
-    "operation": "start",
-    "endpoint": {
-        "type": "sip",
-        "uri": "sip:8002@sip.example.com",
-        "audioConfig": {"sampleRate": 16000, "sampleSize": "16"},
-    },
-    "actions": {},
-    "data": {},
 }
 
 
