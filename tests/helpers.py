@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +110,66 @@ def sdk_threads() -> list[threading.Thread]:
         for thread in threading.enumerate()
         if thread is not threading.main_thread() and not thread.name.startswith("symbl-emulator")
     ]
+
+
+class Child:
+    """A script running as a child process, its output collected as it comes."""
+
+    def __init__(self, script: Path, env: dict[str, str]) -> None:
+        self.script = script
+        self.process = subprocess.Popen(
+            [PYTHON, str(script)],
+            cwd=script.parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.stdout: list[str] = []
+        assert self.process.stdout is not None
+        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+        self.stderr = ""
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self._lines.put(line)
+
+    def wait_for_line(self, text: str, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.05)
+            except queue.Empty:
+                if self.process.poll() is not None and self._lines.empty():
+                    return False
+                continue
+            self.stdout.append(line)
+            if text in line:
+                return True
+        return False
+
+    def signal(self, signum: int) -> float:
+        """Send ``signum``; return the seconds the process took to exit."""
+        started = time.monotonic()
+        os.kill(self.process.pid, signum)
+        try:
+            self.process.wait(10)
+        finally:
+            elapsed = time.monotonic() - started
+            self.kill()
+        return elapsed
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        if self.process.stderr is not None and not self.process.stderr.closed:
+            self.stderr = self.process.stderr.read()
+            self.process.stderr.close()
+        time.sleep(0.05)  # the reader thread drains what is left of stdout
+        while not self._lines.empty():
+            self.stdout.append(self._lines.get())
 
 
 # What the old official client sends to start a call (PROTOCOL.md §10.4): "actions" as an empty

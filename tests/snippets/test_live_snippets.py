@@ -4,10 +4,7 @@ cleanly (the stop reaches the service, the process exits within 2 s)."""
 
 from __future__ import annotations
 
-import queue
 import signal
-import subprocess
-import threading
 import time
 import wave
 from pathlib import Path
@@ -18,7 +15,7 @@ import pytest
 
 from symbl.emulator import Emulator
 
-from helpers import DATA, LIVE_SCRIPT, PYTHON, sample_transcript, subprocess_env, wait_until
+from helpers import DATA, LIVE_SCRIPT, Child, sample_transcript, subprocess_env, wait_until
 from snippets import run_snippet, snippet_script
 
 pytest_plugins = ("virtual_audio",)
@@ -40,52 +37,6 @@ def phone(emu: Emulator) -> Emulator:
 def sample_samples() -> np.ndarray:
     with wave.open(str(DATA / "meeting.wav"), "rb") as reader:
         return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").copy()
-
-
-class Running:
-    """A snippet running in the background, its output collected line by line."""
-
-    def __init__(self, script: Path, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [PYTHON, str(script)],
-            cwd=script.parent,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        assert self.process.stdout is not None
-        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
-
-    def _read(self, stream: Any) -> None:
-        for line in stream:
-            self.lines.put(line)
-
-    def wait_for_line(self, text: str, timeout: float = 20) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.seen.append(line)
-            if text in line:
-                return True
-        return False
-
-    def interrupt(self) -> float:
-        """Ctrl+C; returns how long the process took to exit."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(10)
-        return time.monotonic() - started
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
 
 
 def test_pstn_start_snippet_with_its_placeholders_fails_clearly(
@@ -122,17 +73,16 @@ def test_pstn_complete_sample_prints_events_and_exits_when_the_call_ends(
 
 def test_pstn_complete_sample_under_ctrl_c_stops_the_call(phone: Emulator, tmp_path: Path) -> None:
     phone.set_live_transcript([])  # a silent call: only a stop ends it
-    running = Running(snippet_script("pstn_complete.py", tmp_path), subprocess_env(phone))
+    running = Child(snippet_script("pstn_complete.py", tmp_path), subprocess_env(phone))
     try:
         assert running.wait_for_line("Connection(connectionId=")
         assert wait_until(
             lambda: phone.calls() and phone.calls()[0]["subscribers"] == 1, timeout=10
         )
-        assert running.interrupt() < 2.0
+        assert running.signal(signal.SIGINT) < 2.0
     finally:
-        running.stop()
-    assert running.process.stderr is not None
-    assert "Exception ignored" not in running.process.stderr.read()
+        running.kill()
+    assert "Exception ignored" not in running.stderr
     (call,) = phone.calls()
     assert call["state"] == "ended" and call["ended_by"] == "stop"
     assert call["stop"] == {"operation": "stop", "connectionId": call["connectionId"]}
@@ -192,12 +142,12 @@ def test_streaming_mic_snippets_print_results_and_stop_on_ctrl_c(
 ) -> None:
     emu.set_live_transcript(sample_transcript())
     mic = alsa_file_mic(sample_samples())  # the ALSA default device records the sample meeting
-    running = Running(snippet_script(name, tmp_path, prelude), mic_env(emu, mic.env))
+    running = Child(snippet_script(name, tmp_path, prelude), mic_env(emu, mic.env))
     try:
-        assert running.wait_for_line(printed), running.seen
-        assert running.interrupt() < 2.0
+        assert running.wait_for_line(printed), running.stdout
+        assert running.signal(signal.SIGINT) < 2.0
     finally:
-        running.stop()
+        running.kill()
     (stream,) = emu.streams()
     assert len(stream["stop_requests"]) == 1
     assert stream["state"] in ("completed", "closed")
@@ -214,14 +164,14 @@ def test_streaming_mic_snippet_ends_with_the_stream(
         writer.setsampwidth(2)
         writer.setframerate(16000)
         writer.writeframes(sample_samples()[: 4 * 16000].tobytes())
-    running = Running(snippet_script("streaming_mic.py", tmp_path), mic_env(emu, pulse_sink.env))
+    running = Child(snippet_script("streaming_mic.py", tmp_path), mic_env(emu, pulse_sink.env))
     try:
         assert wait_until(lambda: emu.streams() and emu.streams()[0]["audio_bytes"] > 0, timeout=20)
         pulse_sink.play(clip)
         running.process.wait(20)  # the stream ended: the snippet's script ends by itself
         assert running.wait_for_line("got this response from callback", timeout=1)
     finally:
-        running.stop()
+        running.kill()
     assert running.process.returncode == 0
     (stream,) = emu.streams()
     assert stream["stop_requests"] == [], "the service ended it, not the client"
