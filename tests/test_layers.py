@@ -13,7 +13,7 @@ import symbl
 PACKAGE = Path(symbl.__file__).parent
 # Lowest first. A module may import from its own layer and the layers before it.
 LAYERS = [
-    ("symbl._version", "symbl.errors", "symbl._protocol"),
+    ("symbl._version", "symbl.errors", "symbl._arguments", "symbl._protocol"),
     ("symbl._models",),
     ("symbl._transport",),
     ("symbl._live",),

@@ -47,11 +47,12 @@ import time
 from collections.abc import Mapping
 from typing import Any, Callable
 
+from symbl._arguments import checked_flag
 from symbl._models.objects import SymblObject, to_symbl
 from symbl._protocol.frames import RECONNECTABLE_CLOSE_CODES
 from symbl._transport.http import HttpClient
 from symbl._transport.websocket import Frame, Lifecycle, State, WebSocketConnection
-from symbl.errors import InvalidArgumentError, StreamingError, SymblError
+from symbl.errors import StreamingError, SymblError
 
 from . import interrupts as _interrupts
 from .events import Callback, EventDispatcher, parse_event
@@ -61,13 +62,14 @@ __all__ = [
     "LiveConnection",
     "LiveConnectionOwner",
     "State",
-    "checked_signal_flag",
 ]
 
 #: The connection's own events besides ``error``: a drop being recovered, and its recovery.
 RECONNECT_EVENTS = ("reconnecting", "reconnected")
 # Reconnection backoff: the first wait, its growth cap, and the jitter's lower bound.
 _FIRST_DELAY = 0.1
+# How often wait_while looks again: state changes come from other threads, with no event.
+_SETTLE_POLL = 0.005
 # Handshake refusals a retry cannot change (unlike 408 and 429, which say "later").
 _REFUSED_FOR_GOOD = frozenset({400, 401, 403, 404, 405, 410})
 _LONGEST_DELAY = 5.0
@@ -132,7 +134,7 @@ class LiveConnection:
         self._on_event = on_event
         self._on_close = on_close
         self._daemon = daemon
-        self._handle_signals = checked_signal_flag(handle_signals)
+        self._handle_signals = checked_flag("handle_signals", handle_signals)
         self._dispatcher = EventDispatcher((*events, *RECONNECT_EVENTS), kind)
         self._reconnect = reconnect
         self._reconnect_window = reconnect_window
@@ -182,7 +184,7 @@ class LiveConnection:
 
     @handle_signals.setter
     def handle_signals(self, value: bool) -> None:
-        self._handle_signals = checked_signal_flag(value)
+        self._handle_signals = checked_flag("handle_signals", value)
         if not self._handle_signals:
             _interrupts.unregister(self)
         elif self.state in (State.CONNECTING, State.OPEN, State.CLOSING):
@@ -271,6 +273,14 @@ class LiveConnection:
             if self.error is not None:
                 raise self.error from exc
             raise
+
+    def wait_while(self, state: State, timeout: float) -> State:
+        """Wait up to ``timeout`` seconds while the connection is in ``state``, e.g. for the
+        reader to see a broken socket, or for a reconnection to end; returns the state now."""
+        deadline = time.monotonic() + timeout
+        while self.state is state and time.monotonic() < deadline:
+            time.sleep(_SETTLE_POLL)
+        return self.state
 
     def ping(self, number: int) -> None:
         """Send ping ``number`` on the current socket (see ``on_pong``); safe from any thread.
@@ -498,13 +508,6 @@ class LiveConnection:
             socket.wake()
         elif name == "reconnecting":
             self._on_wake()  # no reader between sockets: this thread is the only one running
-
-
-def checked_signal_flag(value: Any) -> bool:
-    """``handle_signals`` checked: True or False, nothing else."""
-    if not isinstance(value, bool):
-        raise InvalidArgumentError(f"handle_signals must be True or False, not {value!r}")
-    return value
 
 
 class LiveConnectionOwner:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
+from symbl._arguments import checked_flag
 from symbl._protocol import jobs
 from symbl._protocol.options import (
     MEDIA_OPTIONS,
@@ -154,7 +155,7 @@ class _MediaJobs(Resource):
         with checked_arguments():
             options = normalize(parameters, MEDIA_OPTIONS, f"{where} parameters")
         request = jobs.file_submission(self.media, options, chosen, conversation_id)
-        _check_wait(wait)
+        checked_flag("wait", wait)
         client = self._client_for(credentials)
         with path.open("rb") as upload:
             body = upload if progress is None else _CountingReader(upload, progress)
@@ -185,7 +186,7 @@ class _MediaJobs(Resource):
             del extra[name]
         _merge(body, extra, where)
         request = jobs.url_submission(self.media, url, body, query, conversation_id)
-        _check_wait(wait)
+        checked_flag("wait", wait)
         client = self._client_for(credentials)
         return _conversation(client.send(request), client, wait)
 
@@ -281,7 +282,7 @@ class Text(Resource):
             extra = normalize(parameters, TEXT_OPTIONS, f"{where} parameters")
             _merge(body, extra, where)
             request = jobs.text_submission(messages, body, conversation_id)
-        _check_wait(wait)
+        checked_flag("wait", wait)
         client = self._client_for(credentials)
         return _conversation(client.send(request), client, wait)
 
@@ -354,11 +355,6 @@ def _merge(body: dict[str, Any], extra: Mapping[str, Any], where: str) -> None:
                 f"{where}: {name!r} is given in both payload and parameters, with different values"
             )
         body[name] = value
-
-
-def _check_wait(wait: Any) -> None:
-    if not isinstance(wait, bool):
-        raise InvalidArgumentError(f"wait must be True or False, not {wait!r}")
 
 
 def _conversation(answer: Any, client: HttpClient, wait: bool) -> Conversation:

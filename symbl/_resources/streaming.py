@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
+from symbl._arguments import checked_flag
 from symbl._live.audio import AudioData, Microphone, WavFile, frames, to_linear16
 from symbl._live.connection import LiveConnection, LiveConnectionOwner, State
 from symbl._live.replay import ReplayBuffer
@@ -178,9 +179,7 @@ class StreamingConnection(LiveConnectionOwner):
         self._finished = threading.Event()
         self._completed = threading.Event()
         self._refusal: StreamingError | None = None
-        if not isinstance(reconnect, bool):
-            raise InvalidArgumentError(f"reconnect must be True or False, not {reconnect!r}")
-        self._reconnect = reconnect
+        self._reconnect = checked_flag("reconnect", reconnect)
         self._send_lock = threading.Lock()
         self._replay = ReplayBuffer(
             int(_checked_seconds(replay_buffer_seconds) * _bytes_per_second(recognition)),
@@ -392,13 +391,21 @@ class StreamingConnection(LiveConnectionOwner):
                 (Stopping a stream that had already ended raises nothing: its end, if it was
                 an error, is in ``error``.)
         """
-        ended_before = self._finished.is_set()
         started = time.monotonic()
+        # A socket that has just closed: let the reader finish telling how (a final end, or a
+        # reconnection) before the stop changes what that end means.
+        while (
+            self._live.state is State.CLOSED
+            and not self._live.on_reader_thread()
+            and not self._finished.wait(0.005)
+            and time.monotonic() - started < 1.0
+        ):
+            pass
+        ended_before = self._finished.is_set()
         if self._live.begin_stop():
             if not self._live.on_reader_thread():
                 # A reconnection under way finishes first (its replay goes before the stop).
-                while self._live.reconnecting and time.monotonic() - started < timeout:
-                    time.sleep(0.01)
+                self._live.wait_while(State.RECONNECTING, timeout)
             # The first stopper sends the stop, after any audio being sent; the service's
             # close that follows is expected.
             with self._send_lock:
@@ -479,8 +486,11 @@ class StreamingConnection(LiveConnectionOwner):
             try:
                 self._live.send(frame)
             except StreamingError:
-                if self._reconnect and self._settles_into_reconnecting():
-                    return  # the socket broke just now: the reconnection replays this frame
+                # The socket broke just now: once the reader has seen the end, a reconnection
+                # replays this frame, or the end is final.
+                settled = self._live.wait_while(State.OPEN, self._client.dead_peer_timeout)
+                if self._reconnect and settled is State.RECONNECTING:
+                    return
                 raise self.error or StreamingError("cannot send: the stream ended") from None
             now = time.monotonic()
             self._unasked += len(frame)
@@ -490,14 +500,6 @@ class StreamingConnection(LiveConnectionOwner):
             ):
                 self._last_checkpoint, self._unasked = now, 0
                 self._checkpoint()
-
-    def _settles_into_reconnecting(self) -> bool:
-        """After a failed send: wait for the reader to see the end, and tell whether a
-        reconnection follows (rather than a final end)."""
-        deadline = time.monotonic() + self._client.dead_peer_timeout
-        while self._live.state is State.OPEN and time.monotonic() < deadline:
-            time.sleep(0.005)
-        return self._live.reconnecting
 
     def _send_all(self, frames: Iterable[bytes]) -> None:
         """Send frames in order; a refusal counts every byte not sent."""

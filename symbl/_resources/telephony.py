@@ -21,10 +21,11 @@ from datetime import timezone as dt_timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from symbl._live.connection import LiveConnection, LiveConnectionOwner, checked_signal_flag
+from symbl._arguments import checked_flag
+from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._protocol import telephony
 from symbl._transport.http import HttpClient
-from symbl.errors import InvalidArgumentError, SymblError
+from symbl.errors import SymblError
 
 from .base import CredentialsArgument, Resource, checked_arguments, path_id, timezone_offset
 from .conversations import Conversation
@@ -143,9 +144,8 @@ class Telephony(Resource):
         handle_signals: bool,
         reconnect: bool,
     ) -> Connection:
-        checked_signal_flag(handle_signals)
-        if not isinstance(reconnect, bool):
-            raise InvalidArgumentError(f"reconnect must be True or False, not {reconnect!r}")
+        checked_flag("handle_signals", handle_signals)
+        checked_flag("reconnect", reconnect)
         if timezone is not None:
             timezone_offset(timezone)  # checks the name
         with checked_arguments(_ARGUMENTS):

@@ -1,0 +1,15 @@
+"""Checks of plain Python arguments that every layer shares (the wire's own checks are in
+:mod:`symbl._protocol`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidArgumentError
+
+
+def checked_flag(name: str, value: Any) -> bool:
+    """``value`` if it is True or False; anything else (``"yes"``, 1, None) is refused."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be True or False, not {value!r}")
+    return value
