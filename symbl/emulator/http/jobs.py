@@ -28,7 +28,7 @@ from symbl.emulator.stores.processing import add_media, add_text, probe_upload, 
 from .common import STATE, ApiError, app_id_of, json_response, read_object, spool_body, state_of
 
 routes = web.RouteTableDef()
-_MEDIA = jobs.PROCESS_PATH.format(kind="{media:audio|video}")
+_MEDIA = jobs.PROCESS_PATH.format(kind="{media:" + "|".join(jobs.MEDIA_KINDS) + "}")
 _TEXT = jobs.PROCESS_PATH.format(kind="text")
 
 CONVERSATION_NOT_FOUND = "The conversationId is either invalid or does not exist."
