@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 
+from ._async_client import AsyncClient
 from ._client import Client
+from ._resources.async_conversations import AsyncConversation
 from ._resources.conversations import Conversation
 from ._resources.conversations import Conversations as _Conversations
 from ._resources.jobs import Audio as _Audio
@@ -39,6 +41,7 @@ from .errors import (
     InternalServerError,
     InvalidArgumentError,
     JobFailedError,
+    MissingDependencyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -69,6 +72,8 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncClient",
+    "AsyncConversation",
     "Audio",
     "AudioDeviceError",
     "AudioNotDeliveredError",
@@ -82,6 +87,7 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "JobFailedError",
+    "MissingDependencyError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",

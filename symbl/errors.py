@@ -221,3 +221,8 @@ class AudioDeviceError(SymblError):
 
     The message says what to install or which device to choose.
     """
+
+
+class MissingDependencyError(SymblError, ImportError):
+    """A feature needs a package that is not installed; the message says which extra to
+    install, e.g. ``pip install 'symbl[asyncio]'``."""

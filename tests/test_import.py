@@ -11,6 +11,9 @@ from helpers import PYTHON
 
 # The documented entry points (the SDK reference page and DESIGN.md) and the error tree.
 PUBLIC_NAMES = {
+    "AsyncClient",
+    "AsyncConversation",
+    "MissingDependencyError",
     "Audio",
     "Video",
     "Text",

@@ -18,7 +18,7 @@ LAYERS = [
     ("symbl._transport",),
     ("symbl._live",),
     ("symbl._resources",),
-    ("symbl._client", "symbl.audio"),
+    ("symbl._client", "symbl._async_client", "symbl.audio"),
     ("symbl", "symbl._cli", "symbl.testing"),
 ]
 # All the protocol core may import: the language and pure data handling, no I/O.

@@ -267,6 +267,9 @@ class Conversation:
         client: a :class:`~symbl.Client` to use instead.
     """
 
+    _api_class: type[Conversations] = Conversations
+    _job_class: type[Job] = Job
+
     def __init__(
         self,
         conversation_id: str,
@@ -277,12 +280,12 @@ class Conversation:
     ) -> None:
         path_id(conversation_id, "conversation_id")
         self._client = Resource(client)._client_for(credentials)
-        self._api = Conversations(self._client)
+        self._api = self._api_class(self._client)
         self._conversation_id = str(conversation_id).strip()
         self._job: Job | None = None
         if job_id is not None:
             path_id(job_id, "job_id")
-            self._job = Job(self._client, str(job_id), self._conversation_id, self)
+            self._job = self._job_class(self._client, str(job_id), self._conversation_id, self)
 
     def __repr__(self) -> str:
         if self._job is None:
@@ -368,6 +371,7 @@ class Conversation:
         return getattr(self._api, method)(self._conversation_id, **arguments)
 
     # -- the Conversation API, for this conversation: each endpoint as Conversations states it ---
+    # (API_METHODS lists them for the asyncio client.)
 
     get_conversation = _for_this_conversation(Conversations.get_conversation)
     get_messages = _for_this_conversation(Conversations.get_messages)
@@ -387,3 +391,9 @@ class Conversation:
     put_speakers_events = _for_this_conversation(Conversations.put_speakers_events)
     delete_conversation = _for_this_conversation(Conversations.delete_conversation)
     get_formatted_transcript = _for_this_conversation(Conversations.get_formatted_transcript)
+
+
+#: The Conversation API methods, on :class:`Conversations` and :class:`Conversation` alike.
+API_METHODS = tuple(
+    name for name in vars(Conversations) if name.startswith(("get_", "put_", "delete_"))
+)

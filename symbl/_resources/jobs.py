@@ -32,6 +32,7 @@ from symbl._protocol.options import (
     check_url,
     normalize,
 )
+from symbl._protocol.request import Request
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError, SymblError
 
@@ -48,7 +49,36 @@ Progress = Callable[[int, int], object]
 _SNIFF_LENGTH = 12
 
 
-class _MediaJobs(Resource):
+class Jobs(Resource):
+    """What submitting any job ends with: sending it, then a conversation that follows it.
+
+    The checks and the request come from the public methods of the subclasses; this is the only
+    I/O, so the asyncio client's resources override just these two methods.
+    """
+
+    def _submitted(
+        self,
+        client: HttpClient,
+        request: Request,
+        wait: bool,
+        upload: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Conversation:
+        if upload is None:
+            answer = client.send(request)
+        else:
+            with upload.open("rb") as file:
+                body = file if progress is None else _CountingReader(file, progress)
+                answer = client.send(request, body=body)
+        conversation = Conversation(*job_ids(answer), client=client)
+        if wait:
+            conversation.wait()
+        else:
+            conversation._poll_in_background()
+        return conversation
+
+
+class _MediaJobs(Jobs):
     """Files and URLs of one media kind; :class:`Audio` and :class:`Video` set the kind."""
 
     media = ""
@@ -156,11 +186,12 @@ class _MediaJobs(Resource):
             options = normalize(parameters, MEDIA_OPTIONS, f"{where} parameters")
         request = jobs.file_submission(self.media, options, chosen, conversation_id)
         checked_flag("wait", wait)
-        client = self._client_for(credentials)
-        with path.open("rb") as upload:
-            body = upload if progress is None else _CountingReader(upload, progress)
-            answer = client.send(request, body=body)
-        return _conversation(answer, client, wait)
+        if progress is not None and not callable(progress):
+            raise InvalidArgumentError(
+                f"progress must be a function called as progress(bytes_sent, total), not "
+                f"{progress!r}"
+            )
+        return self._submitted(self._client_for(credentials), request, wait, path, progress)
 
     def _submit_url(
         self,
@@ -187,8 +218,7 @@ class _MediaJobs(Resource):
         _merge(body, extra, where)
         request = jobs.url_submission(self.media, url, body, query, conversation_id)
         checked_flag("wait", wait)
-        client = self._client_for(credentials)
-        return _conversation(client.send(request), client, wait)
+        return self._submitted(self._client_for(credentials), request, wait)
 
     def _content_type(self, given: str | None, path: Path) -> str | None:
         if given is None or given == "":
@@ -216,7 +246,7 @@ class Video(_MediaJobs):
     default_content_type = "video/mp4"
 
 
-class Text(Resource):
+class Text(Jobs):
     """Text conversations: chat logs, emails, transcripts (``symbl.Text``)."""
 
     def process(
@@ -283,8 +313,7 @@ class Text(Resource):
             _merge(body, extra, where)
             request = jobs.text_submission(messages, body, conversation_id)
         checked_flag("wait", wait)
-        client = self._client_for(credentials)
-        return _conversation(client.send(request), client, wait)
+        return self._submitted(self._client_for(credentials), request, wait)
 
 
 def _readable_file(file_path: Any) -> Path:
@@ -357,15 +386,11 @@ def _merge(body: dict[str, Any], extra: Mapping[str, Any], where: str) -> None:
         body[name] = value
 
 
-def _conversation(answer: Any, client: HttpClient, wait: bool) -> Conversation:
+def job_ids(answer: Any) -> tuple[str, str]:
+    """The conversation id and job id in the service's answer to a submission."""
     conversation_id = answer.get("conversationId") if isinstance(answer, dict) else None
     job_id = answer.get("jobId") if isinstance(answer, dict) else None
     if not isinstance(conversation_id, str) or not isinstance(job_id, str):
         raise SymblError(f"the service accepted the job but answered without ids: {answer!r}")
     logger.info("job %s started for conversation %s", job_id, conversation_id)
-    conversation = Conversation(conversation_id, job_id, client=client)
-    if wait:
-        conversation.wait()
-    else:
-        conversation._poll_in_background()
-    return conversation
+    return conversation_id, job_id

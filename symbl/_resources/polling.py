@@ -31,6 +31,63 @@ _FAILING_POLLS_BEFORE_GIVING_UP = 10
 Callback = Callable[[Any], object]
 
 
+def job_outcome(
+    answer: Any, job_id: str, conversation_id: str
+) -> tuple[str, errors.JobFailedError | None]:
+    """The status in the service's answer to a job poll, and the error when it failed.
+
+    Raises:
+        SymblError: the answer has no known status.
+    """
+    status = answer.get("status") if isinstance(answer, dict) else None
+    if not isinstance(status, str) or status not in jobs.JOB_STATUSES:
+        raise errors.SymblError(
+            f"job {job_id} has an unexpected status {status!r}; expected one of "
+            + ", ".join(jobs.JOB_STATUSES)
+        )
+    if status != "failed":
+        return status, None
+    return status, errors.JobFailedError(
+        f"job {job_id} of conversation {conversation_id} failed; the service could not "
+        "process the media or text (check the file and options)",
+        job_id=job_id,
+        conversation_id=conversation_id,
+        status=status,
+    )
+
+
+class PollSchedule:
+    """When to poll next, and when failing polls mean the service is gone.
+
+    The interval starts at ``first`` and grows by half up to ``longest``. Transient failures
+    (the network, a 5xx, a 429) are polled through, until they have lasted ten ``longest``
+    intervals; any other failure ends the polling at once.
+    """
+
+    def __init__(self, first: float, longest: float) -> None:
+        self._interval = first
+        self._longest = longest
+        self._failing_since: float | None = None
+
+    def next_delay(self) -> float:
+        """Seconds until the next poll (each call moves the schedule on)."""
+        delay = self._interval
+        self._interval = min(self._interval * _GROWTH, self._longest)
+        return delay
+
+    def succeeded(self) -> None:
+        """A poll was answered."""
+        self._failing_since = None
+
+    def failed(self, error: errors.SymblError) -> bool:
+        """A poll failed with ``error``; True to poll on, False to give up with it."""
+        if not isinstance(error, _TRANSIENT):
+            return False
+        now = time.monotonic()
+        self._failing_since = self._failing_since or now
+        return now - self._failing_since <= _FAILING_POLLS_BEFORE_GIVING_UP * self._longest
+
+
 class Job:
     """One async job of one conversation.
 
@@ -51,7 +108,7 @@ class Job:
         self._status: str | None = None
         self._error: errors.SymblError | None = None
         self._callbacks: dict[str, list[Callback]] = {"complete": [], "error": []}
-        self._poller: threading.Thread | None = None
+        self._poller: Any = None  # the thread (or, for the asyncio client, task) that polls
         self._last_failure: errors.SymblError | None = None
 
     def __repr__(self) -> str:
@@ -75,27 +132,13 @@ class Job:
         """Ask the service for the job's status now, and record it."""
         if self._ended.is_set() and self._status in ("completed", "failed"):
             return self._status
-        answer = self.client.send(jobs.job_status(self.job_id))
-        status = answer.get("status") if isinstance(answer, dict) else None
-        if not isinstance(status, str) or status not in jobs.JOB_STATUSES:
-            raise errors.SymblError(
-                f"job {self.job_id} has an unexpected status {status!r}; expected one of "
-                + ", ".join(jobs.JOB_STATUSES)
-            )
+        return self._record(self.client.send(jobs.job_status(self.job_id)))
+
+    def _record(self, answer: Any) -> str:
+        status, failure = job_outcome(answer, self.job_id, self.conversation_id)
         self._status = status
-        if status == "completed":
-            self._end("complete")
-        elif status == "failed":
-            self._end(
-                "error",
-                errors.JobFailedError(
-                    f"job {self.job_id} of conversation {self.conversation_id} failed; the "
-                    "service could not process the media or text (check the file and options)",
-                    job_id=self.job_id,
-                    conversation_id=self.conversation_id,
-                    status=status,
-                ),
-            )
+        if status in ("completed", "failed"):
+            self._end("complete" if failure is None else "error", failure)
         return status
 
     def wait(self, timeout: float | None = None) -> None:
@@ -117,11 +160,7 @@ class Job:
         else:
             self._poll(deadline)
         if not self._ended.is_set():
-            raise errors.WaitTimeoutError(
-                f"job {self.job_id} of conversation {self.conversation_id} is still "
-                f"{self._status or 'running'} after {limit:g} s; wait again, or pass a longer "
-                "timeout (or raise the client's job_timeout)" + self._failure_note()
-            )
+            raise self._still_running(limit)
         if self._error is not None:
             raise self._error
 
@@ -156,39 +195,39 @@ class Job:
             self._run_callback(kind, callback)
 
     def _poll(self, deadline: float) -> None:
-        interval = self.client.poll_interval
-        give_up_after = _FAILING_POLLS_BEFORE_GIVING_UP * self.client.max_poll_interval
-        failing_since: float | None = None
+        schedule = PollSchedule(self.client.poll_interval, self.client.max_poll_interval)
         while not self._ended.is_set():
             try:
                 self.fetch_status()
-                failing_since = None
-            except _TRANSIENT as exc:
-                self._last_failure = exc
-                failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since > give_up_after:
+                schedule.succeeded()
+            except errors.SymblError as exc:
+                if not schedule.failed(exc):
                     self._end("error", exc)
                     return
+                self._last_failure = exc
                 logger.debug("polling job %s failed (%s); polling on", self.job_id, exc)
-            except errors.SymblError as exc:
-                self._end("error", exc)
-                return
             remaining = deadline - time.monotonic()
             if self._ended.is_set() or remaining <= 0:
                 return
-            time.sleep(min(interval, remaining))
-            interval = min(interval * _GROWTH, self.client.max_poll_interval)
+            time.sleep(min(schedule.next_delay(), remaining))
 
     def _poll_in_background(self) -> None:
         self._poll(time.monotonic() + self.client.job_timeout)
         if not self._ended.is_set():
-            self._end(
-                "error",
-                errors.WaitTimeoutError(
-                    f"gave up following job {self.job_id} after {self.client.job_timeout:g} s "
-                    f"(still {self._status or 'running'})" + self._failure_note()
-                ),
-            )
+            self._end("error", self._gave_up())
+
+    def _gave_up(self) -> errors.WaitTimeoutError:
+        return errors.WaitTimeoutError(
+            f"gave up following job {self.job_id} after {self.client.job_timeout:g} s "
+            f"(still {self._status or 'running'})" + self._failure_note()
+        )
+
+    def _still_running(self, limit: float) -> errors.WaitTimeoutError:
+        return errors.WaitTimeoutError(
+            f"job {self.job_id} of conversation {self.conversation_id} is still "
+            f"{self._status or 'running'} after {limit:g} s; wait again, or pass a longer "
+            "timeout (or raise the client's job_timeout)" + self._failure_note()
+        )
 
     def _failure_note(self) -> str:
         failure = self._last_failure
@@ -202,10 +241,13 @@ class Job:
             callbacks = self._callbacks[outcome]
             self._callbacks = {"complete": [], "error": []}
             self._ended.set()
-        if error is not None and not callbacks and self._poller is threading.current_thread():
+        if error is not None and not callbacks and self._in_poller():
             logger.warning("%s (no on_error callback was registered)", error)
         for callback in callbacks:
             self._run_callback(outcome, callback)
+
+    def _in_poller(self) -> bool:
+        return self._poller is threading.current_thread()
 
     def _run_callback(self, kind: str, callback: Callback) -> None:
         try:

@@ -1,0 +1,96 @@
+"""The Conversation API for the asyncio client: :class:`AsyncConversations` by id, and the
+:class:`AsyncConversation` that async jobs and live connections of ``symbl.AsyncClient``
+return.
+
+Both are their synchronous namesakes with every method that talks to the network turned into
+a coroutine (:mod:`symbl._resources.coroutines`): the same arguments, checks, requests and
+answers, awaited.
+
+Example:
+    >>> async with symbl.AsyncClient() as client:
+    ...     messages = await client.Conversations.get_messages(conversation_id)
+    ...     conversation = symbl.AsyncConversation(conversation_id, client=client)
+    ...     topics = await conversation.get_topics({"sentiment": True})
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, cast
+
+from symbl._transport.async_http import AsyncHttpClient
+from symbl.errors import InvalidArgumentError
+
+from .async_polling import AsyncJob
+from .conversations import API_METHODS, Conversation, Conversations
+from .coroutines import with_coroutines
+
+
+@with_coroutines(Conversations, API_METHODS)
+class AsyncConversations(Conversations):
+    """The Conversation API by conversation id, for ``symbl.AsyncClient`` (its
+    ``Conversations`` attribute): every method of ``symbl.Conversations``, awaited."""
+
+
+@with_coroutines(Conversation, tuple(name for name in API_METHODS if hasattr(Conversation, name)))
+class AsyncConversation(Conversation):
+    """One conversation, and the async job that produced it if there is one, for the asyncio
+    client: every method of :class:`~symbl.Conversation` that talks to the network is a
+    coroutine (``await conversation.get_messages()``, ``await conversation.wait()``).
+
+    Args:
+        conversation_id: the conversation.
+        job_id: the async job to follow, if any.
+        client: the :class:`~symbl.AsyncClient` to use.
+
+    ``on_complete`` and ``on_error`` take functions or coroutine functions; they start
+    following the job in a task of the running loop, which ``await client.close()`` cancels.
+    """
+
+    _api_class = AsyncConversations
+    _job_class = AsyncJob
+
+    def __init__(
+        self, conversation_id: str, job_id: str | None = None, *, client: AsyncHttpClient
+    ) -> None:
+        if not isinstance(client, AsyncHttpClient):
+            raise InvalidArgumentError(
+                f"client must be a symbl.AsyncClient, not {type(client).__name__}; for the "
+                "synchronous client use symbl.Conversation"
+            )
+        super().__init__(conversation_id, job_id, client=client)  # type: ignore[arg-type]
+
+    async def get_job_status(self) -> str | None:  # type: ignore[override]
+        """The job's status now: ``scheduled``, ``in_progress``, ``completed`` or ``failed``
+        (None when there is no job). Asks the service unless the job has already ended."""
+        job = self._async_job()
+        return await job.fetch_status() if job is not None else None
+
+    async def wait(self, timeout: float | None = None) -> AsyncConversation:  # type: ignore[override]
+        """Wait until the job ends; return this conversation (at once when there is no job).
+
+        Cancelling the task that waits stops the polling this call does.
+
+        Raises:
+            JobFailedError: the job failed.
+            WaitTimeoutError: the job did not end within ``timeout`` seconds (default: the
+                client's ``job_timeout``); call ``wait`` again to keep waiting.
+        """
+        job = self._async_job()
+        if job is not None:
+            await job.wait(timeout)
+        return self
+
+    def _async_job(self) -> AsyncJob | None:
+        return cast("AsyncJob | None", self._job)
+
+    def on_complete(self, callback: Callable[[Any], object]) -> AsyncConversation:
+        """Call ``callback(conversation)`` once when the job completes (at once if it has); a
+        coroutine function is awaited in a task. Starts following the job in the background."""
+        super().on_complete(callback)
+        return self
+
+    def on_error(self, callback: Callable[[Any], object]) -> AsyncConversation:
+        """Call ``callback(conversation)`` once if the job fails (at once if it has), a
+        coroutine function in a task; ``conversation.error`` then says why."""
+        super().on_error(callback)
+        return self

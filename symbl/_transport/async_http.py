@@ -1,0 +1,325 @@
+"""The asyncio HTTP client every REST call of ``symbl.AsyncClient`` goes through, and the one
+way its live connections open their websockets. This is the only module that imports
+``aiohttp``, and only when an :class:`AsyncHttpClient` is first used.
+
+It makes the decisions of the synchronous client (:mod:`symbl._transport.policy`): the same
+retries and waits, the same token refresh after a 401, the same errors, the same bytes on the
+wire. It starts no thread: proxy and CA settings are read once per client (aiohttp's
+``trust_env`` would read ``.netrc`` in an executor thread on every request), and files are read
+in blocks on the event loop as they are uploaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import ssl
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sized
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from symbl import errors
+from symbl._protocol import auth
+from symbl._protocol.request import Request
+from symbl._version import __version__
+
+from .auth import generated_token
+from .http import Body, Readable
+from .policy import (
+    connection_error,
+    decode,
+    is_idempotent,
+    json_bytes,
+    log_exchange,
+    log_retry,
+    retry_delay,
+    status_error,
+    url_for,
+)
+from .settings import ClientSettings, request_for
+
+if TYPE_CHECKING:
+    import aiohttp
+
+#: The install command the error for a missing aiohttp gives.
+INSTALL_HINT = "pip install 'symbl[asyncio]'"
+# Blocks in which a file body is read as it is uploaded.
+_UPLOAD_BLOCK = 256 * 1024
+ClientT = TypeVar("ClientT", bound="AsyncHttpClient")
+T = TypeVar("T")
+
+
+def import_aiohttp() -> Any:
+    """The aiohttp module, or an error that says how to install it."""
+    try:
+        import aiohttp
+    except ImportError as exc:
+        raise errors.MissingDependencyError(
+            f"symbl.AsyncClient needs aiohttp, which is not installed: {INSTALL_HINT}"
+        ) from exc
+    return aiohttp
+
+
+class AsyncHttpClient(ClientSettings):
+    """Settings, an aiohttp session and a token for one Symbl account: what every resource of
+    ``symbl.AsyncClient`` sends its requests through. The arguments are those of
+    :class:`~symbl._transport.settings.ClientSettings`.
+
+    The session is made on first use, in the event loop that uses it; the client belongs to
+    that loop from then on. Close it with ``await client.close()`` or ``async with``.
+    """
+
+    def _prepare_io(self) -> None:
+        self._aiohttp = import_aiohttp()
+        self._session: aiohttp.ClientSession | None = None
+        self._token_lock: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._proxy = _proxy_for(self.base_url)
+        self._ssl = _ssl_context()
+
+    async def __aenter__(self: ClientT) -> ClientT:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Cancel the client's background work (jobs followed after ``wait=False``), close the
+        pooled connections (of this client and the ones it made for other credentials). The
+        client must not be used afterwards."""
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for derived in list(self._derived.values()):
+            if isinstance(derived, AsyncHttpClient):
+                await derived.close()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def session(self) -> aiohttp.ClientSession:
+        """The client's aiohttp session, made on first use in the running event loop."""
+        if self._session is None or self._session.closed:
+            aiohttp = self._aiohttp
+            user_agent = (
+                f"symbl-python/{__version__} (Python {platform.python_version()}; "
+                f"aiohttp {aiohttp.__version__})"
+            )
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections, ssl=self._ssl),
+                headers={"User-Agent": user_agent, "Accept": "application/json"},
+                trust_env=False,
+                auto_decompress=True,
+            )
+        return self._session
+
+    def background(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run ``work`` as a task of the running loop that the client owns: :meth:`close`
+        cancels it if it is still running."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- authentication -------------------------------------------------------------------------
+
+    async def access_token(self) -> str:
+        """Return a valid access token, generating or refreshing it if needed; when many tasks
+        need one at once, one of them generates it and the others wait for it."""
+        cached = self._tokens.cached()
+        if cached is not None:
+            return cached
+        if self._token_lock is None:
+            self._token_lock = asyncio.Lock()
+        async with self._token_lock:
+            cached = self._tokens.cached()
+            if cached is not None:
+                return cached
+            started = time.monotonic()
+            request = auth.token_request(self.credentials.app_id, self.credentials.app_secret)
+            answer = await self.send(request)
+            return self._tokens.store(generated_token(answer, self.base_url), started)
+
+    # -- websockets -----------------------------------------------------------------------------
+
+    async def open_websocket(self, path: str) -> aiohttp.ClientWebSocketResponse[bool]:
+        """Open a websocket to the service: the one way every asyncio live connection connects.
+
+        The URL is the client's ``websocket_url`` + ``path``; the token goes in the
+        ``x-api-key`` header, never in the URL; the handshake may take ``connect_timeout``
+        seconds. Pings are left to the caller (``autoping`` is off, so pongs reach it). A
+        handshake refused with 401 drops the token and is tried once more with a fresh one.
+
+        Raises:
+            StreamingError: the handshake failed or was refused (``status_code`` is set).
+            APIStatusError: a token could not be generated.
+        """
+        aiohttp = self._aiohttp
+        url = self.websocket_url + path
+        for refreshed in (False, True):
+            token = await self.access_token()
+            try:
+                handshake = self.session().ws_connect(
+                    url,
+                    headers={auth.TOKEN_HEADER: token},
+                    autoping=False,
+                    proxy=self._proxy,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self.timeout),
+                    max_msg_size=0,
+                    heartbeat=None,
+                    ssl=self._ssl,
+                )
+                return await asyncio.wait_for(handshake, self.connect_timeout)
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status == 401 and not refreshed:
+                    self.invalidate_token(token)
+                    continue
+                raise errors.StreamingError(
+                    f"the service refused the websocket to {path.split('?')[0]} "
+                    f"(HTTP {exc.status}: {exc.message})",
+                    status_code=exc.status,
+                ) from exc
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                raise errors.StreamingError(
+                    f"could not open the websocket to {path.split('?')[0]}: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        raise AssertionError("unreachable: the second refusal is raised above")
+
+    # -- the request loop -----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        body: Body = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """``await`` it: send a request to an endpoint the SDK has no method for; the
+        arguments are those of :meth:`symbl.Client.request`."""
+        request = request_for(method, path, params, json, headers, idempotent)
+        return self.send(request, body=body, timeout=timeout)
+
+    async def send(
+        self, request: Request, *, body: Body = None, timeout: float | None = None
+    ) -> Any:
+        """Send one API request built by the protocol core and return its decoded JSON answer;
+        everything as :meth:`symbl._transport.http.HttpClient.send`.
+
+        Raises:
+            APIStatusError: a non-2xx answer, as the subclass for its status.
+            APITimeoutError: no answer within the timeout.
+            APIConnectionError: the service could not be reached.
+        """
+        aiohttp = self._aiohttp
+        method = request.method
+        url = url_for(self.base_url, request.path, request.query)
+        headers = dict(request.headers)
+        data: bytes | None = None
+        if request.json is not None:
+            data = json_bytes(request.json)
+            headers.setdefault("Content-Type", "application/json")
+        elif isinstance(body, (bytes, bytearray)):
+            data = bytes(body)
+        file_start = None if body is None or isinstance(body, (bytes, bytearray)) else body.tell()
+        if file_start is not None and not isinstance(body, (bytes, bytearray, type(None))):
+            headers["Content-Length"] = str(_length(body) - file_start)
+        idempotent = is_idempotent(method, request.idempotent)
+        read_timeout = self.timeout if timeout is None else timeout
+        limits = aiohttp.ClientTimeout(sock_connect=self.connect_timeout, sock_read=read_timeout)
+        refreshed = False
+        attempt = 0
+        while True:
+            token = await self.access_token() if request.authenticated else None
+            if token is not None:
+                headers.update(auth.auth_headers(token))
+            payload: Any = data
+            if file_start is not None and not isinstance(body, (bytes, bytearray, type(None))):
+                body.seek(file_start)
+                payload = _blocks(body)
+            started = time.monotonic()
+            try:
+                async with self.session().request(
+                    method,
+                    url,
+                    data=payload,
+                    headers=headers,
+                    timeout=limits,
+                    allow_redirects=False,
+                    proxy=self._proxy,
+                ) as response:
+                    status, content = response.status, await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                log_exchange(method, url, f"failed ({type(exc).__name__})", started, attempt)
+                connecting = isinstance(exc, (aiohttp.ConnectionTimeoutError))
+                unacted = connecting or isinstance(exc, aiohttp.ClientConnectorError)
+                failure = connection_error(
+                    isinstance(exc, asyncio.TimeoutError),
+                    connecting,
+                    type(exc).__name__,
+                    method,
+                    url,
+                )
+                delay = retry_delay(self._retries, attempt, None, {}, idempotent or unacted)
+                if delay is None:
+                    raise failure from exc
+                log_retry(str(failure), delay, attempt, self._retries)
+                await asyncio.sleep(delay)
+                attempt += 1
+                continue
+            log_exchange(method, url, str(status), started, attempt)
+            if status == 401 and token is not None and not refreshed:
+                # A cached token can be revoked or expire early: refresh once, send once more.
+                self.invalidate_token(token)
+                refreshed = True
+                continue
+            if status < 400:
+                return decode(content, status, method, url)
+            delay = retry_delay(self._retries, attempt, status, response.headers, idempotent)
+            if delay is None:
+                raise status_error(status, response.reason, response.headers, content, method, url)
+            log_retry(f"status {status}", delay, attempt, self._retries)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+def _length(body: Readable) -> int:
+    """The size of a file body (or of anything with a length, such as a progress reader)."""
+    if isinstance(body, Sized):
+        return len(body)
+    return os.fstat(body.fileno()).st_size  # type: ignore[attr-defined]
+
+
+async def _blocks(body: Readable) -> AsyncIterator[bytes]:
+    """A file body in blocks, read on the event loop as aiohttp sends them (a disk read of a
+    block is short; a thread per upload is what this client avoids)."""
+    while True:
+        block = body.read(_UPLOAD_BLOCK)
+        if not block:
+            return
+        yield block
+
+
+def _proxy_for(base_url: str) -> str | None:
+    """The proxy for the service's host from the environment (``HTTPS_PROXY``, ``NO_PROXY``,
+    ...), read once, as the synchronous client does."""
+    parts = urlsplit(base_url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def _ssl_context() -> ssl.SSLContext | bool:
+    """The CA bundle named by ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (as the
+    synchronous client honours them), else the default verification."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return ssl.create_default_context(cafile=bundle) if bundle else True

@@ -1,0 +1,240 @@
+"""What both HTTP clients (``requests`` and ``aiohttp``) decide the same way.
+
+The request loop of :class:`~symbl._transport.http.HttpClient` and of
+:class:`~symbl._transport.async_http.AsyncHttpClient` differ only in how they send and sleep.
+Which answers are retried, how long to wait, what a refusal is raised as, and what is logged are
+stated here once, on plain values (status, headers, body bytes), so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from symbl import errors
+from symbl._models.objects import SymblObject
+
+logger = logging.getLogger("symbl")
+
+# Statuses where the server refused the request before acting on it: safe to retry any request.
+_REJECTED_UNACTED = frozenset({429, 503})
+# Statuses worth retrying when repeating the request cannot do anything twice.
+_RETRYABLE_IF_IDEMPOTENT = frozenset({408, 500, 502, 504})
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
+_REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """The client settings the request loop follows."""
+
+    max_retries: int
+    retry_backoff: float
+    max_retry_wait: float
+
+
+def check_positive(name: str, value: float) -> None:
+    """Refuse a setting that is not a positive, finite number of seconds."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise errors.InvalidArgumentError(
+            f"{name} must be a positive, finite number of seconds, not {value!r}"
+        )
+
+
+def url_for(base_url: str, path: str, params: Mapping[str, Any] | None) -> str:
+    """The full URL of a request; ``%20`` rather than ``+`` for spaces in the query, as in the
+    service's own examples."""
+    url = base_url + path
+    if params:
+        url += "?" + urlencode(params, quote_via=quote)
+    return url
+
+
+def is_idempotent(method: str, idempotent: bool | None) -> bool:
+    """Whether repeating the request is harmless: as stated, or by its method (POST is not)."""
+    return method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+
+
+def json_bytes(value: Any) -> bytes:
+    """A JSON body; NaN and Infinity are refused (they are not JSON)."""
+    try:
+        return json.dumps(value, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidArgumentError(
+            f"the request body is not JSON-serialisable: {exc}"
+        ) from exc
+
+
+def retry_delay(
+    settings: RetrySettings,
+    attempt: int,
+    status: int | None,
+    headers: Mapping[str, str],
+    idempotent: bool,
+) -> float | None:
+    """Seconds to wait before sending a failed request again, or None to give up.
+
+    Args:
+        settings: the client's retry settings.
+        attempt: retries made so far.
+        status: the answer's status, or None when no answer came (then ``idempotent`` must
+            already say whether the server cannot have acted).
+        headers: the answer's headers (``Retry-After``).
+        idempotent: whether repeating the request is harmless.
+    """
+    if attempt >= settings.max_retries:
+        return None
+    if status is not None:
+        retryable = status in _REJECTED_UNACTED or (
+            idempotent and status in _RETRYABLE_IF_IDEMPOTENT
+        )
+        if not retryable:
+            return None
+        asked = retry_after_seconds(headers)
+        if asked is not None:
+            return asked if asked <= settings.max_retry_wait else None
+    elif not idempotent:
+        return None
+    # Exponential backoff with jitter, so many clients do not retry in lock-step.
+    ceiling = min(settings.max_retry_wait, settings.retry_backoff * (2**attempt))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def log_retry(reason: str, delay: float, attempt: int, settings: RetrySettings) -> None:
+    """Say at DEBUG that a request is sent again."""
+    logger.debug(
+        "retrying after %s in %.2f s (retry %d of %d)",
+        reason,
+        delay,
+        attempt + 1,
+        settings.max_retries,
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (a number or an HTTP date)."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def decode(content: bytes, status: int, method: str, url: str) -> Any:
+    """A successful answer's JSON, objects as :class:`SymblObject`; None for an empty body."""
+    if not content:
+        return None
+    try:
+        return SymblObject.from_json(content)
+    except ValueError as exc:
+        text = content[:200].decode("utf-8", "replace")
+        raise errors.SymblError(
+            f"{method} {redact_url(url)} answered {status} with a body that is not JSON: {text!r}"
+        ) from exc
+
+
+def status_error(
+    status: int,
+    reason: str | None,
+    headers: Mapping[str, str],
+    content: bytes,
+    method: str,
+    url: str,
+) -> errors.APIStatusError:
+    """The typed error for a refusal (4xx, 5xx), with the service's message and request id."""
+    text = content.decode("utf-8", "replace")
+    try:
+        body: Any = json.loads(text) if text else text
+    except ValueError:
+        body = text
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message:
+        message = (body if isinstance(body, str) and body else reason) or "error"
+        message = message[:500]
+    lowered = {name.lower(): value for name, value in headers.items()}
+    request_id = next((lowered[name] for name in _REQUEST_ID_HEADERS if name in lowered), None)
+    error_class = errors.error_class_for(status)
+    details: dict[str, Any] = {
+        "status_code": status,
+        "body": body,
+        "request_id": request_id,
+        "method": method,
+        "url": redact_url(url),
+    }
+    if error_class is errors.RateLimitError:
+        return errors.RateLimitError(message, retry_after=retry_after_seconds(headers), **details)
+    return error_class(message, **details)
+
+
+def connection_error(
+    timed_out: bool, connecting: bool, cause: str, method: str, url: str
+) -> errors.APIConnectionError:
+    """The typed error for a request that got no answer.
+
+    Args:
+        timed_out: it ran out of time (else: the service could not be reached).
+        connecting: the time ran out while connecting (else: while waiting for the answer).
+        cause: the underlying exception's class name.
+    """
+    where = f"{method} {redact_url(url)}"
+    if timed_out:
+        kind = "connect" if connecting else "read"
+        return errors.APITimeoutError(
+            f"{where} timed out ({kind} timeout). The service may be slow or unreachable; "
+            "retry, or raise the client's timeout / connect_timeout",
+            method=method,
+            url=redact_url(url),
+        )
+    return errors.APIConnectionError(
+        f"{where} failed: could not reach the service ({cause}). "
+        "Check the network and the base URL",
+        method=method,
+        url=redact_url(url),
+    )
+
+
+def redact_url(url: str) -> str:
+    """Hide the values of query parameters that look like secrets (tokens, keys, passwords)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [
+        (key, "***" if any(word in key.lower() for word in _SECRET_QUERY_WORDS) else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="*")))
+
+
+def log_exchange(method: str, url: str, outcome: str, started: float, attempt: int) -> None:
+    """Say at DEBUG how one attempt went (the URL with its secrets hidden)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.debug(
+            "%s %s -> %s in %.1f ms (retry %d)",
+            method,
+            redact_url(url),
+            outcome,
+            elapsed_ms,
+            attempt,
+        )
