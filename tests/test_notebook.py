@@ -199,3 +199,36 @@ def test_interrupting_the_kernel_stops_the_stream(
     assert json.loads(stream["stop_requests"][0]) == {"type": "stop_request"}
     assert stream["state"] == "completed"
     assert stream["audio_seconds"] < 15
+
+
+ASYNC_CELLS = [
+    "import symbl\nfrom symbl.emulator import Emulator\n"
+    "emu = Emulator().start()\n"
+    "client = symbl.AsyncClient(emu.credentials, base_url=emu.base_url)",
+    "conversation = await client.Text.process(payload={'messages': [\n"
+    "    {'payload': {'content': 'Can we meet tomorrow at noon?'}, 'from': {'name': 'Ann'}}]})\n"
+    "conversation",
+    "questions = await conversation.get_questions()\nprint(questions['questions'][0]['text'])",
+    "await client.close()\nemu.stop()",
+    SYMBL_THREADS,
+]
+
+
+def test_the_async_client_works_with_top_level_await(kernel_name: str, tmp_path: Path) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [new_code_cell(source) for source in ASYNC_CELLS]
+    client = NotebookClient(
+        notebook,
+        kernel_name=kernel_name,
+        timeout=30,
+        startup_timeout=STARTUP_TIMEOUT,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    asyncio.run(client.async_execute())  # raises CellExecutionError if a cell fails
+
+    outputs = [o for c in notebook.cells for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    conversation = data_of(notebook.cells[1], "text/plain")
+    assert conversation.startswith("<AsyncConversation ") and "status=completed" in conversation
+    assert stdout_of(notebook.cells[2]).strip() == "Can we meet tomorrow at noon?"
+    assert stdout_of(notebook.cells[-1]).strip() == "[]"

@@ -288,10 +288,11 @@ class Conversation:
             self._job = self._job_class(self._client, str(job_id), self._conversation_id, self)
 
     def __repr__(self) -> str:
+        kind = type(self).__name__
         if self._job is None:
-            return f"<Conversation {self._conversation_id}>"
+            return f"<{kind} {self._conversation_id}>"
         status = self._job.status or "not polled yet"
-        return f"<Conversation {self._conversation_id} job={self._job.job_id} status={status}>"
+        return f"<{kind} {self._conversation_id} job={self._job.job_id} status={status}>"
 
     # -- identity and job ------------------------------------------------------------------------
 

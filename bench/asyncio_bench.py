@@ -1,0 +1,175 @@
+"""AsyncClient benchmark: concurrency on one event loop, with baselines measured in the same
+run, in interleaved rounds, medians reported (these machines are shared and noisy).
+
+The emulator runs in its own process so the client under test has the interpreter to itself.
+
+1. Getters: 1,000 concurrent ``get_messages`` calls on one loop through ``AsyncClient``,
+   against bare aiohttp making the same requests with the same token and connection limit
+   (target: within 1.2x).
+2. Pending jobs: 500 ``wait=False`` text jobs followed until they complete, in a child process
+   each: threads created and peak memory, ``AsyncClient`` against ``symbl.Client``.
+3. Streams: 100 concurrent streaming connections on one loop, each sending audio and timing
+   its events (send to callback, p50 and p99), against bare aiohttp websockets doing the same
+   exchange; and memory per stream.
+
+Usage: python bench/asyncio_bench.py [--getters 1000] [--jobs 500] [--streams 100] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import aiohttp
+import requests
+
+import symbl
+
+from benchlib import APP, start_emulator
+
+DATA = Path(symbl.__file__).parent / "data"
+MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
+
+
+async def sdk_getters(client: symbl.AsyncClient, conversation_id: str, count: int) -> float:
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(client.Conversations.get_messages(conversation_id) for _ in range(count))
+    )
+    return time.perf_counter() - started
+
+
+async def bare_getters(session: aiohttp.ClientSession, url: str, token: str, count: int) -> float:
+    headers = {"x-api-key": token, "Authorization": f"Bearer {token}"}
+
+    async def one() -> object:
+        async with session.get(url, headers=headers) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    return time.perf_counter() - started
+
+
+def getters(base_url: str, count: int, rounds: int) -> dict[str, float]:
+    async def run() -> dict[str, float]:
+        async with symbl.AsyncClient(APP, base_url=base_url) as client:
+            conversation = await client.Text.process(payload=MEETING)
+            conversation_id = conversation.get_conversation_id()
+            await conversation.get_messages()  # the emulator analyses it once, here
+            token = await client.access_token()
+            connector = aiohttp.TCPConnector(limit=client.max_connections)
+            url = f"{base_url}/v1/conversations/{conversation_id}/messages"
+            async with aiohttp.ClientSession(connector=connector) as session:
+                sdk, bare = [], []
+                for _ in range(rounds):
+                    sdk.append(await sdk_getters(client, conversation_id, count))
+                    bare.append(await bare_getters(session, url, token, count))
+        return {
+            "sdk_s": statistics.median(sdk),
+            "bare_s": statistics.median(bare),
+            "ratio": statistics.median(s / b for s, b in zip(sdk, bare)),
+        }
+
+    return asyncio.run(run())
+
+
+PENDING_JOBS = textwrap.dedent(
+    """
+    import asyncio, json, resource, sys, threading, time
+    import symbl
+    base_url, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    payload = {"messages": [{"payload": {"content": "Can we meet tomorrow?"}}]}
+    before = threading.active_count()
+    most = before
+    started = time.perf_counter()
+    if kind == "async":
+        async def main():
+            global most
+            async with symbl.AsyncClient(%(app)r, base_url=base_url) as client:
+                conversations = await asyncio.gather(
+                    *(client.Text.process(payload=payload, wait=False) for _ in range(count))
+                )
+                most = max(most, threading.active_count())
+                await asyncio.gather(*(c.wait() for c in conversations))
+        asyncio.run(main())
+    else:
+        with symbl.Client(%(app)r, base_url=base_url, max_connections=64) as client:
+            conversations = [client.Text.process(payload=payload, wait=False) for _ in range(count)]
+            most = max(most, threading.active_count())
+            for conversation in conversations:
+                conversation.wait()
+    print(json.dumps({
+        "seconds": time.perf_counter() - started,
+        "threads_created": most - before,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+    """
+) % {"app": APP}
+
+
+def pending_jobs(base_url: str, count: int, rounds: int) -> dict[str, dict[str, float]]:
+    requests.patch(
+        base_url + "/_emulator/settings",
+        json={"jobQueueSeconds": 0.0, "jobProcessingSeconds": 2.0},
+        timeout=5,
+    ).raise_for_status()
+    results: dict[str, list[dict[str, float]]] = {"async": [], "sync": []}
+    for _ in range(rounds):
+        for kind in ("async", "sync"):
+            out = subprocess.run(
+                [sys.executable, "-c", PENDING_JOBS, base_url, kind, str(count)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=600,
+            ).stdout
+            results[kind].append(json.loads(out))
+    return {
+        kind: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for kind, runs in results.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--getters", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    process, base_url = start_emulator()
+    try:
+        print(f"1. {args.getters} concurrent get_messages on one loop ({args.rounds} rounds)")
+        figures = getters(base_url, args.getters, args.rounds)
+        print(
+            f"   AsyncClient {figures['sdk_s']:.3f} s, bare aiohttp {figures['bare_s']:.3f} s: "
+            f"{figures['ratio']:.2f}x (target <= 1.2x)"
+        )
+        print(f"2. {args.jobs} wait=False text jobs, followed to the end (child processes)")
+        jobs = pending_jobs(base_url, args.jobs, max(1, args.rounds // 2))
+        for kind, name in (("async", "AsyncClient"), ("sync", "Client")):
+            row = jobs[kind]
+            print(
+                f"   {name:<11} threads created {row['threads_created']:.0f}, peak RSS "
+                f"{row['peak_rss_mib']:.1f} MiB, {row['seconds']:.2f} s"
+            )
+        print(
+            f"   memory ratio async/sync: "
+            f"{jobs['async']['peak_rss_mib'] / jobs['sync']['peak_rss_mib']:.2f}x"
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
