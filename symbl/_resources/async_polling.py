@@ -70,20 +70,15 @@ class AsyncJob(Job):
 
     async def _poll(self, deadline: float) -> None:  # type: ignore[override]
         schedule = PollSchedule(self.client.poll_interval, self.client.max_poll_interval)
-        while not self._ended.is_set():
-            try:
-                await self.fetch_status()
-                schedule.succeeded()
-            except errors.SymblError as exc:
-                if not schedule.failed(exc):
-                    self._end("error", exc)
-                    return
-                self._last_failure = exc
-                logger.debug("polling job %s failed (%s); polling on", self.job_id, exc)
-            remaining = deadline - time.monotonic()
-            if self._ended.is_set() or remaining <= 0:
-                return
-            await asyncio.sleep(min(schedule.next_delay(), remaining))
+        while (delay := self._after_poll(schedule, deadline, await self._poll_once())) is not None:
+            await asyncio.sleep(delay)
+
+    async def _poll_once(self) -> errors.SymblError | None:  # type: ignore[override]
+        try:
+            await self.fetch_status()
+        except errors.SymblError as exc:
+            return exc
+        return None
 
     async def _poll_in_background(self) -> None:  # type: ignore[override]
         await self._poll(time.monotonic() + self.client.job_timeout)

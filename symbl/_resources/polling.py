@@ -196,20 +196,32 @@ class Job:
 
     def _poll(self, deadline: float) -> None:
         schedule = PollSchedule(self.client.poll_interval, self.client.max_poll_interval)
-        while not self._ended.is_set():
-            try:
-                self.fetch_status()
-                schedule.succeeded()
-            except errors.SymblError as exc:
-                if not schedule.failed(exc):
-                    self._end("error", exc)
-                    return
-                self._last_failure = exc
-                logger.debug("polling job %s failed (%s); polling on", self.job_id, exc)
-            remaining = deadline - time.monotonic()
-            if self._ended.is_set() or remaining <= 0:
-                return
-            time.sleep(min(schedule.next_delay(), remaining))
+        while (delay := self._after_poll(schedule, deadline, self._poll_once())) is not None:
+            time.sleep(delay)
+
+    def _poll_once(self) -> errors.SymblError | None:
+        try:
+            self.fetch_status()
+        except errors.SymblError as exc:
+            return exc
+        return None
+
+    def _after_poll(
+        self, schedule: PollSchedule, deadline: float, failure: errors.SymblError | None
+    ) -> float | None:
+        """Seconds until the next poll after one that raised ``failure`` (or None: it was
+        answered), or None to stop: the job ended, polling gave up, or the deadline came."""
+        if failure is None:
+            schedule.succeeded()
+        elif schedule.failed(failure):
+            self._last_failure = failure
+            logger.debug("polling job %s failed (%s); polling on", self.job_id, failure)
+        else:
+            self._end("error", failure)
+        remaining = deadline - time.monotonic()
+        if self._ended.is_set() or remaining <= 0:
+            return None
+        return min(schedule.next_delay(), remaining)
 
     def _poll_in_background(self) -> None:
         self._poll(time.monotonic() + self.client.job_timeout)

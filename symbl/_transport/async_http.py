@@ -17,7 +17,7 @@ import platform
 import ssl
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sized
+from collections.abc import AsyncIterator, Coroutine, Sized
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -27,19 +27,9 @@ from symbl._protocol.request import Request
 from symbl._version import __version__
 
 from .auth import generated_token
-from .http import Body, Readable
-from .policy import (
-    connection_error,
-    decode,
-    is_idempotent,
-    json_bytes,
-    log_exchange,
-    log_retry,
-    retry_delay,
-    status_error,
-    url_for,
-)
-from .settings import ClientSettings, request_for
+from .http import Body, HttpClient, Readable, rewind, stream_position
+from .policy import Attempts, is_idempotent, json_bytes, url_for
+from .settings import ClientSettings
 
 if TYPE_CHECKING:
     import aiohttp
@@ -74,6 +64,9 @@ class AsyncHttpClient(ClientSettings):
 
     def _prepare_io(self) -> None:
         self._aiohttp = import_aiohttp()
+        import yarl  # a dependency of aiohttp: there whenever aiohttp is
+
+        self._url_type = yarl.URL
         self._session: aiohttp.ClientSession | None = None
         self._token_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -192,22 +185,11 @@ class AsyncHttpClient(ClientSettings):
 
     # -- the request loop -----------------------------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        body: Body = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        idempotent: bool | None = None,
-    ) -> Any:
-        """``await`` it: send a request to an endpoint the SDK has no method for; the
-        arguments are those of :meth:`symbl.Client.request`."""
-        request = request_for(method, path, params, json, headers, idempotent)
-        return self.send(request, body=body, timeout=timeout)
+    async def request(self, method: str, path: str, **options: Any) -> Any:
+        """Send a request to an endpoint the SDK has no method for; the arguments are those
+        of :meth:`symbl.Client.request` (``params``, ``json``, ``body``, ``headers``,
+        ``timeout``, ``idempotent``)."""
+        return await HttpClient.request(self, method, path, **options)  # type: ignore[arg-type]
 
     async def send(
         self, request: Request, *, body: Body = None, timeout: float | None = None
@@ -221,7 +203,6 @@ class AsyncHttpClient(ClientSettings):
             APIConnectionError: the service could not be reached.
         """
         aiohttp = self._aiohttp
-        method = request.method
         url = url_for(self.base_url, request.path, request.query)
         headers = dict(request.headers)
         data: bytes | None = None
@@ -230,73 +211,70 @@ class AsyncHttpClient(ClientSettings):
             headers.setdefault("Content-Type", "application/json")
         elif isinstance(body, (bytes, bytearray)):
             data = bytes(body)
-        file_start = None if body is None or isinstance(body, (bytes, bytearray)) else body.tell()
-        if file_start is not None and not isinstance(body, (bytes, bytearray, type(None))):
-            headers["Content-Length"] = str(_length(body) - file_start)
-        idempotent = is_idempotent(method, request.idempotent)
+        file = None if body is None or isinstance(body, (bytes, bytearray)) else body
+        file_start = stream_position(file)
+        if file is not None and file_start is not None:
+            # As requests sends a file: with its length, not in chunks.
+            headers["Content-Length"] = str(_length(file) - file_start)
+        attempts = Attempts(
+            self._retries,
+            request.method,
+            url,
+            is_idempotent(request.method, request.idempotent),
+            file_start is not None,
+            self.invalidate_token,
+        )
         read_timeout = self.timeout if timeout is None else timeout
         limits = aiohttp.ClientTimeout(sock_connect=self.connect_timeout, sock_read=read_timeout)
-        refreshed = False
-        attempt = 0
         while True:
             token = await self.access_token() if request.authenticated else None
             if token is not None:
                 headers.update(auth.auth_headers(token))
-            payload: Any = data
-            if file_start is not None and not isinstance(body, (bytes, bytearray, type(None))):
-                body.seek(file_start)
-                payload = _blocks(body)
-            started = time.monotonic()
+            rewind(file, file_start)
+            attempts.started()
             try:
                 async with self.session().request(
-                    method,
-                    url,
-                    data=payload,
+                    request.method,
+                    # As built, byte for byte: a str would be requoted by yarl (%2C -> ",").
+                    self._url_type(url, encoded=True),
+                    data=data if file is None else _blocks(file),
                     headers=headers,
                     timeout=limits,
                     allow_redirects=False,
                     proxy=self._proxy,
+                    # No Content-Type of aiohttp's own: a body without one goes without one.
+                    skip_auto_headers=() if "Content-Type" in headers else ("Content-Type",),
                 ) as response:
-                    status, content = response.status, await response.read()
+                    content = await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                log_exchange(method, url, f"failed ({type(exc).__name__})", started, attempt)
-                connecting = isinstance(exc, (aiohttp.ConnectionTimeoutError))
-                unacted = connecting or isinstance(exc, aiohttp.ClientConnectorError)
-                failure = connection_error(
-                    isinstance(exc, asyncio.TimeoutError),
-                    connecting,
-                    type(exc).__name__,
-                    method,
-                    url,
+                connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
+                delay = attempts.failed(
+                    exc,
+                    timed_out=isinstance(exc, asyncio.TimeoutError),
+                    connecting=connecting,
+                    unacted=connecting or isinstance(exc, aiohttp.ClientConnectorError),
                 )
-                delay = retry_delay(self._retries, attempt, None, {}, idempotent or unacted)
-                if delay is None:
-                    raise failure from exc
-                log_retry(str(failure), delay, attempt, self._retries)
-                await asyncio.sleep(delay)
-                attempt += 1
-                continue
-            log_exchange(method, url, str(status), started, attempt)
-            if status == 401 and token is not None and not refreshed:
-                # A cached token can be revoked or expire early: refresh once, send once more.
-                self.invalidate_token(token)
-                refreshed = True
-                continue
-            if status < 400:
-                return decode(content, status, method, url)
-            delay = retry_delay(self._retries, attempt, status, response.headers, idempotent)
-            if delay is None:
-                raise status_error(status, response.reason, response.headers, content, method, url)
-            log_retry(f"status {status}", delay, attempt, self._retries)
+            else:
+                done, outcome = attempts.answered(
+                    response.status, response.reason, response.headers, content, token
+                )
+                if done:
+                    return outcome
+                delay = outcome
             await asyncio.sleep(delay)
-            attempt += 1
 
 
 def _length(body: Readable) -> int:
     """The size of a file body (or of anything with a length, such as a progress reader)."""
     if isinstance(body, Sized):
         return len(body)
-    return os.fstat(body.fileno()).st_size  # type: ignore[attr-defined]
+    try:
+        return os.fstat(body.fileno()).st_size  # type: ignore[attr-defined]
+    except (AttributeError, OSError):  # io.BytesIO and other file-likes with no descriptor
+        position = body.tell()
+        end = body.seek(0, os.SEEK_END)
+        body.seek(position)
+        return end
 
 
 async def _blocks(body: Readable) -> AsyncIterator[bytes]:

@@ -29,17 +29,7 @@ from symbl._version import __version__
 
 from .auth import GeneratedToken, forget_tokens, generated_token
 from .credentials import Credentials, resolve_credentials_and_base_url
-from .policy import (
-    connection_error,
-    decode,
-    is_idempotent,
-    json_bytes,
-    log_exchange,
-    log_retry,
-    retry_delay,
-    status_error,
-    url_for,
-)
+from .policy import Attempts, is_idempotent, json_bytes, url_for
 from .settings import ClientSettings, request_for
 from .websocket import Frame, Lifecycle, WebSocketConnection
 
@@ -207,68 +197,56 @@ class HttpClient(ClientSettings):
             APITimeoutError: no answer within the timeout.
             APIConnectionError: the service could not be reached.
         """
-        method = request.method
         url = url_for(self.base_url, request.path, request.query)
         headers = dict(request.headers)
         data: Body = body
         if request.json is not None:
             data = json_bytes(request.json)
             headers.setdefault("Content-Type", "application/json")
-        idempotent = is_idempotent(method, request.idempotent)
-        rewind_to = _stream_position(data)
-        read_timeout = self.timeout if timeout is None else timeout
-        refreshed = False
-        attempt = 0
+        rewind_to = stream_position(data)
+        attempts = Attempts(
+            self._retries,
+            request.method,
+            url,
+            is_idempotent(request.method, request.idempotent),
+            rewind_to is not None,
+            self.invalidate_token,
+        )
+        limits = (self.connect_timeout, self.timeout if timeout is None else timeout)
         while True:
             token = self.access_token() if request.authenticated else None
             if token is not None:
                 headers.update(auth.auth_headers(token))
-            if attempt or refreshed:
-                _rewind(data, rewind_to)
-            started = time.monotonic()
+            rewind(data, rewind_to)
+            attempts.started()
             try:
                 response = self._session.request(
-                    method,
+                    request.method,
                     url,
                     data=data,
                     headers=headers,
-                    timeout=(self.connect_timeout, read_timeout),
+                    timeout=limits,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                log_exchange(method, url, f"failed ({type(exc).__name__})", started, attempt)
-                failure = connection_error(
-                    isinstance(exc, requests.Timeout),
-                    isinstance(exc, requests.ConnectTimeout),
-                    type(exc).__name__,
-                    method,
-                    url,
+                delay = attempts.failed(
+                    exc,
+                    timed_out=isinstance(exc, requests.Timeout),
+                    connecting=isinstance(exc, requests.ConnectTimeout),
+                    unacted=_server_cannot_have_acted(exc),
                 )
-                retryable = idempotent or _server_cannot_have_acted(exc)
-                delay = retry_delay(self._retries, attempt, None, {}, retryable)
-                if delay is None or rewind_to is None:
-                    raise failure from exc
-                log_retry(str(failure), delay, attempt, self._retries)
-                time.sleep(delay)
-                attempt += 1
-                continue
-            status = response.status_code
-            log_exchange(method, url, str(status), started, attempt)
-            if status == 401 and token is not None and not refreshed:
-                # A cached token can be revoked or expire early: refresh once, send once more.
-                self.invalidate_token(token)
-                refreshed = True
-                continue
-            if status < 400:
-                return decode(response.content, status, method, url)
-            delay = retry_delay(self._retries, attempt, status, response.headers, idempotent)
-            if delay is None or rewind_to is None:
-                raise status_error(
-                    status, response.reason, response.headers, response.content, method, url
+            else:
+                done, outcome = attempts.answered(
+                    response.status_code,
+                    response.reason,
+                    response.headers,
+                    response.content,
+                    token,
                 )
-            log_retry(f"status {status}", delay, attempt, self._retries)
+                if done:
+                    return outcome
+                delay = outcome
             time.sleep(delay)
-            attempt += 1
 
 
 # -- default clients --------------------------------------------------------------------------
@@ -343,7 +321,7 @@ def _session_for(base_url: str, max_connections: int) -> requests.Session:
     return session
 
 
-def _stream_position(data: Body) -> int | None:
+def stream_position(data: Body) -> int | None:
     """Where a file body starts, so a retry can send it again; None if it cannot be rewound."""
     if data is None or isinstance(data, (bytes, bytearray)):
         return 0
@@ -353,7 +331,8 @@ def _stream_position(data: Body) -> int | None:
         return None
 
 
-def _rewind(data: Body, position: int | None) -> None:
+def rewind(data: Body, position: int | None) -> None:
+    """Put a file body back where it started (see :func:`stream_position`), for a retry."""
     if position is not None and data is not None and not isinstance(data, bytes):
         data.seek(position)
 

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from symbl import errors
@@ -40,6 +40,107 @@ class RetrySettings:
     max_retries: int
     retry_backoff: float
     max_retry_wait: float
+
+
+class Attempts:
+    """The attempts of one request, decided the same way by both request loops.
+
+    A loop sends, then tells :meth:`answered` or :meth:`failed` what happened; it gets back
+    the decoded answer, or a delay after which to send again (a fresh token and the body from
+    its start), or the typed error is raised. Everything is logged at DEBUG, secrets hidden.
+
+    Args:
+        settings: the client's retry settings.
+        method, url: what is sent (for messages and the log).
+        idempotent: whether repeating the request is harmless.
+        rewindable: whether the body can be sent again (a file that cannot seek cannot).
+        invalidate: drops a token the service refused (the client's ``invalidate_token``).
+    """
+
+    def __init__(
+        self,
+        settings: RetrySettings,
+        method: str,
+        url: str,
+        idempotent: bool,
+        rewindable: bool,
+        invalidate: Callable[[str], None],
+    ) -> None:
+        self._settings = settings
+        self._method = method
+        self._url = url
+        self._idempotent = idempotent
+        self._rewindable = rewindable
+        self._invalidate = invalidate
+        self._refreshed = False
+        self._retries = 0
+        self._started = time.monotonic()
+
+    def started(self) -> None:
+        """An attempt is being sent now (for the time the log shows)."""
+        self._started = time.monotonic()
+
+    def answered(
+        self,
+        status: int,
+        reason: str | None,
+        headers: Mapping[str, str],
+        content: bytes,
+        token: str | None,
+    ) -> tuple[bool, Any]:
+        """An answer came: ``(True, decoded answer)``, or ``(False, seconds to wait before
+        sending again)``.
+
+        Raises:
+            APIStatusError: a refusal that is not retried.
+            SymblError: a successful answer that is not JSON.
+        """
+        log_exchange(self._method, self._url, str(status), self._started, self._retries)
+        if status == 401 and token is not None and not self._refreshed:
+            # A cached token can be revoked or expire early: refresh once, send once more.
+            self._invalidate(token)
+            self._refreshed = True
+            return False, 0.0
+        if status < 400:
+            return True, decode(content, status, self._method, self._url)
+        delay = retry_delay(self._settings, self._retries, status, headers, self._idempotent)
+        if delay is None or not self._rewindable:
+            raise status_error(status, reason, headers, content, self._method, self._url)
+        return False, self._retry(f"status {status}", delay)
+
+    def failed(
+        self, exc: BaseException, *, timed_out: bool, connecting: bool, unacted: bool
+    ) -> float:
+        """No answer came (``exc``): seconds to wait before sending again.
+
+        Args:
+            exc: what the HTTP library raised.
+            timed_out: the time ran out (else the service could not be reached).
+            connecting: it ran out while connecting.
+            unacted: the request cannot have reached the server (refused, DNS, connect
+                timeout), so even a request that is not idempotent may be sent again.
+
+        Raises:
+            APIConnectionError: it is not retried (APITimeoutError for a timeout).
+        """
+        cause = type(exc).__name__
+        log_exchange(self._method, self._url, f"failed ({cause})", self._started, self._retries)
+        failure = connection_error(timed_out, connecting, cause, self._method, self._url)
+        delay = retry_delay(self._settings, self._retries, None, {}, self._idempotent or unacted)
+        if delay is None or not self._rewindable:
+            raise failure from exc
+        return self._retry(str(failure), delay)
+
+    def _retry(self, reason: str, delay: float) -> float:
+        logger.debug(
+            "retrying after %s in %.2f s (retry %d of %d)",
+            reason,
+            delay,
+            self._retries + 1,
+            self._settings.max_retries,
+        )
+        self._retries += 1
+        return delay
 
 
 def check_positive(name: str, value: float) -> None:
@@ -112,17 +213,6 @@ def retry_delay(
     # Exponential backoff with jitter, so many clients do not retry in lock-step.
     ceiling = min(settings.max_retry_wait, settings.retry_backoff * (2**attempt))
     return random.uniform(ceiling / 2, ceiling)
-
-
-def log_retry(reason: str, delay: float, attempt: int, settings: RetrySettings) -> None:
-    """Say at DEBUG that a request is sent again."""
-    logger.debug(
-        "retrying after %s in %.2f s (retry %d of %d)",
-        reason,
-        delay,
-        attempt + 1,
-        settings.max_retries,
-    )
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
