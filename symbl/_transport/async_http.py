@@ -68,6 +68,7 @@ class AsyncHttpClient(ClientSettings):
 
         self._url_type = yarl.URL
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._token_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._proxy = _proxy_for(self.base_url)
@@ -95,8 +96,22 @@ class AsyncHttpClient(ClientSettings):
             await session.close()
 
     def session(self) -> aiohttp.ClientSession:
-        """The client's aiohttp session, made on first use in the running event loop."""
+        """The client's aiohttp session, made on first use in the running event loop.
+
+        Raises:
+            SymblError: the client is open in another event loop that still runs.
+        """
+        loop = asyncio.get_running_loop()
+        if self._session is not None and not self._session.closed and self._loop is not loop:
+            if self._loop is not None and not self._loop.is_closed():
+                raise errors.SymblError(
+                    "this AsyncClient belongs to another event loop; make one client per loop, "
+                    "or close it (await client.close()) in its own loop first"
+                )
+            self._session = None  # its loop has ended, and its connections with it
         if self._session is None or self._session.closed:
+            self._loop = loop
+            self._token_lock = None
             aiohttp = self._aiohttp
             user_agent = (
                 f"symbl-python/{__version__} (Python {platform.python_version()}; "
@@ -126,6 +141,7 @@ class AsyncHttpClient(ClientSettings):
         cached = self._tokens.cached()
         if cached is not None:
             return cached
+        self.session()  # the loop check, and a lock of this loop
         if self._token_lock is None:
             self._token_lock = asyncio.Lock()
         async with self._token_lock:
