@@ -20,14 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
+import numpy as np
 import requests
 
 import symbl
@@ -139,11 +142,124 @@ def pending_jobs(base_url: str, count: int, rounds: int) -> dict[str, dict[str, 
     }
 
 
+STEP_BYTES = 3200  # 100 ms of 16 kHz LINEAR16
+TONE = (np.sin(np.arange(STEP_BYTES // 2) / 3.0) * 8000).astype("<i2").tobytes()
+START = {
+    "type": "start_request",
+    "insightTypes": [],
+    "config": {
+        "confidenceThreshold": 0.5,
+        "languageCode": "en-US",
+        "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 16000},
+    },
+}
+
+
+def rss_mib() -> float:
+    """This process's resident memory now."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+async def sdk_streams(
+    client: symbl.AsyncClient, streams: int, steps: int
+) -> tuple[list[float], float]:
+    """``streams`` connections at once, each sending ``steps`` blocks of 100 ms and timing
+    each block's ``message_response``; returns the latencies and the memory per open stream."""
+    before = rss_mib()
+    connections = await asyncio.gather(
+        *(client.Streaming.start_connection() for _ in range(streams))
+    )
+    per_stream = (rss_mib() - before) / streams
+
+    async def one(connection: object) -> list[float]:
+        arrived: asyncio.Queue[None] = asyncio.Queue()
+        connection.subscribe({"message_response": lambda event: arrived.put_nowait(None)})  # type: ignore[attr-defined]
+        latencies = []
+        for _ in range(steps):
+            started = time.perf_counter()
+            await connection.send_audio(TONE)  # type: ignore[attr-defined]
+            await asyncio.wait_for(arrived.get(), 10)
+            latencies.append(time.perf_counter() - started)
+        await connection.stop()  # type: ignore[attr-defined]
+        return latencies
+
+    results = await asyncio.gather(*(one(connection) for connection in connections))
+    return [value for latencies in results for value in latencies], per_stream
+
+
+async def bare_streams(
+    session: aiohttp.ClientSession, base_url: str, token: str, streams: int, steps: int
+) -> tuple[list[float], float]:
+    """The same exchange over bare aiohttp websockets."""
+    url = base_url.replace("http", "ws", 1) + "/v1/streaming/"
+
+    async def connect() -> aiohttp.ClientWebSocketResponse:
+        socket = await session.ws_connect(url + str(uuid.uuid4()), headers={"x-api-key": token})
+        await socket.send_str(json.dumps(START))
+        while "conversation_created" not in (await socket.receive()).data:
+            pass
+        return socket
+
+    before = rss_mib()
+    sockets = await asyncio.gather(*(connect() for _ in range(streams)))
+    per_stream = (rss_mib() - before) / streams
+
+    async def one(socket: aiohttp.ClientWebSocketResponse) -> list[float]:
+        latencies = []
+        for _ in range(steps):
+            started = time.perf_counter()
+            await socket.send_bytes(TONE)
+            while '"message_response"' not in (await socket.receive()).data:
+                pass
+            latencies.append(time.perf_counter() - started)
+        await socket.send_str(json.dumps({"type": "stop_request"}))
+        await socket.close()
+        return latencies
+
+    results = await asyncio.gather(*(one(socket) for socket in sockets))
+    return [value for latencies in results for value in latencies], per_stream
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def streams(base_url: str, count: int, steps: int, rounds: int) -> dict[str, float]:
+    script = [
+        {"text": f"Line number {index}.", "start": index * 0.1 + 0.01, "end": index * 0.1 + 0.06}
+        for index in range(steps)
+    ]
+    requests.put(base_url + "/_emulator/live-transcript", json={"transcript": script}, timeout=5)
+
+    async def run() -> dict[str, list[float]]:
+        figures: dict[str, list[float]] = {
+            key: [] for key in ("sdk50", "sdk99", "bare50", "bare99", "sdk_mib", "bare_mib")
+        }
+        async with symbl.AsyncClient(APP, base_url=base_url, max_connections=count) as client:
+            token = await client.access_token()
+            async with aiohttp.ClientSession() as session:
+                for _ in range(rounds):
+                    latencies, memory = await sdk_streams(client, count, steps)
+                    figures["sdk50"].append(percentile(latencies, 0.5))
+                    figures["sdk99"].append(percentile(latencies, 0.99))
+                    figures["sdk_mib"].append(memory)
+                    latencies, memory = await bare_streams(session, base_url, token, count, steps)
+                    figures["bare50"].append(percentile(latencies, 0.5))
+                    figures["bare99"].append(percentile(latencies, 0.99))
+                    figures["bare_mib"].append(memory)
+        return figures
+
+    return {key: statistics.median(values) for key, values in asyncio.run(run()).items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--getters", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=20, help="100 ms blocks per stream")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     process, base_url = start_emulator()
@@ -165,6 +281,21 @@ def main() -> None:
         print(
             f"   memory ratio async/sync: "
             f"{jobs['async']['peak_rss_mib'] / jobs['sync']['peak_rss_mib']:.2f}x"
+        )
+        print(
+            f"3. {args.streams} concurrent streams on one loop, 100 ms steps ({args.rounds} rounds)"
+        )
+        live = streams(base_url, args.streams, args.steps, args.rounds)
+        print(
+            f"   event latency p50 {live['sdk50'] * 1000:.2f} ms, "
+            f"p99 {live['sdk99'] * 1000:.2f} ms; bare aiohttp p50 {live['bare50'] * 1000:.2f} ms, "
+            f"p99 {live['bare99'] * 1000:.2f} ms; "
+            f"p50 ratio {live['sdk50'] / live['bare50']:.2f}x, p99 ratio "
+            f"{live['sdk99'] / live['bare99']:.2f}x"
+        )
+        print(
+            f"   memory per open stream: AsyncClient {live['sdk_mib'] * 1024:.0f} KiB, "
+            f"bare aiohttp {live['bare_mib'] * 1024:.0f} KiB"
         )
     finally:
         process.terminate()
