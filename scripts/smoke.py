@@ -18,6 +18,7 @@ with Emulator() as emulator:
     else:
         raise AssertionError("an unknown conversation must raise NotFoundError")
 
+
 async def asynchronous(emulator: Emulator) -> None:
     """The asyncio client: a text job, a getter and a websocket handshake."""
     async with symbl.AsyncClient(emulator.credentials, base_url=emulator.base_url) as client:

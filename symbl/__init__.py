@@ -19,6 +19,8 @@ import logging
 from ._async_client import AsyncClient
 from ._client import Client
 from ._resources.async_conversations import AsyncConversation
+from ._resources.async_streaming import AsyncStreamingConnection
+from ._resources.async_telephony import AsyncConnection
 from ._resources.conversations import Conversation
 from ._resources.conversations import Conversations as _Conversations
 from ._resources.jobs import Audio as _Audio
@@ -73,7 +75,9 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncConnection",
     "AsyncConversation",
+    "AsyncStreamingConnection",
     "Audio",
     "AudioDeviceError",
     "AudioNotDeliveredError",

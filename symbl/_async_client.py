@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ._resources.async_conversations import AsyncConversations
 from ._resources.async_jobs import AsyncAudio, AsyncText, AsyncVideo
+from ._resources.async_streaming import AsyncStreaming
+from ._resources.async_telephony import AsyncTelephony
 from ._transport.async_http import AsyncHttpClient
 
 
@@ -44,3 +46,13 @@ class AsyncClient(AsyncHttpClient):
     def Conversations(self) -> AsyncConversations:
         """``symbl.Conversations`` for this client, awaited."""
         return AsyncConversations(self)  # type: ignore[arg-type]
+
+    @property
+    def Telephony(self) -> AsyncTelephony:
+        """``symbl.Telephony`` for this client, awaited."""
+        return AsyncTelephony(self)  # type: ignore[arg-type]
+
+    @property
+    def Streaming(self) -> AsyncStreaming:
+        """``symbl.Streaming`` for this client, awaited."""
+        return AsyncStreaming(self)  # type: ignore[arg-type]

@@ -12,7 +12,9 @@ from helpers import PYTHON
 # The documented entry points (the SDK reference page and DESIGN.md) and the error tree.
 PUBLIC_NAMES = {
     "AsyncClient",
+    "AsyncConnection",
     "AsyncConversation",
+    "AsyncStreamingConnection",
     "MissingDependencyError",
     "Audio",
     "Video",

@@ -6,6 +6,10 @@ Rules (DESIGN.md §6):
 - Each callback gets the parsed event (a dict, with attribute access too). Callbacks run one
   after another on the reader thread. One that raises is logged and reported to the ``error``
   subscribers (with the exception); it never stops the reader.
+- For the asyncio client (``awaits=True``) a callback may also be a coroutine function: the
+  reader task delivers through the ``*_async`` methods, which await each result in turn, with
+  the same isolation. The threaded client refuses coroutine functions, which it could never
+  await.
 - Events that arrive before the first ``subscribe`` call are kept (the latest
   ``BACKLOG_LIMIT``, in order) and replayed to the first subscription; after that, an event
   nobody subscribed to is dropped (logged at DEBUG). Reaching the limit is never silent: the
@@ -16,6 +20,7 @@ Rules (DESIGN.md §6):
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections import deque
@@ -56,11 +61,14 @@ class EventDispatcher:
     Args:
         events: the event names this connection type emits (the documented list).
         kind: a name for messages, e.g. "streaming connection".
+        awaits: whether callbacks may be coroutine functions (delivered by the asyncio
+            client's reader task through the ``*_async`` methods).
     """
 
-    def __init__(self, events: tuple[str, ...], kind: str) -> None:
+    def __init__(self, events: tuple[str, ...], kind: str, *, awaits: bool = False) -> None:
         self.events = (*events, ERROR_EVENT)
         self._kind = kind
+        self._awaits = awaits
         self._lock = threading.Lock()
         self._callbacks: dict[str, list[Callback]] = {}
         self._backlog: deque[tuple[str, Any]] = deque()
@@ -90,16 +98,41 @@ class EventDispatcher:
                     f"the callback for {name!r} must be callable (a function or lambda), "
                     f"not {callback!r}"
                 )
+            if not self._awaits and inspect.iscoroutinefunction(callback):
+                raise InvalidArgumentError(
+                    f"the callback for {name!r} is a coroutine function, which this "
+                    "connection's thread cannot await; use a plain function, or "
+                    "symbl.AsyncClient, whose connections await coroutine callbacks"
+                )
         with self._lock:
             for name, callback in events.items():
                 self._callbacks.setdefault(name, []).append(callback)
             first = not self._subscribed
             self._subscribed = True
-            self._replay_due = first and bool(self._backlog)
+            # A later subscription before the replay ran must not cancel it.
+            self._replay_due = self._replay_due or (first and bool(self._backlog))
             return self._replay_due
+
+    def unsubscribe(self, events: Mapping[str, Callback]) -> None:
+        """Remove callbacks added by :meth:`subscribe` (those not subscribed are ignored)."""
+        with self._lock:
+            for name, callback in events.items():
+                callbacks = self._callbacks.get(name, [])
+                if callback in callbacks:
+                    callbacks.remove(callback)
 
     def deliver(self, name: str, event: Any) -> None:
         """Hand an event to its subscribers, or keep it until the first subscription."""
+        for callback in self._route(name, event):
+            self._call(name, callback, event)
+
+    async def deliver_async(self, name: str, event: Any) -> None:
+        """:meth:`deliver`, awaiting each callback's result when it is awaitable."""
+        for callback in self._route(name, event):
+            await self._call_async(name, callback, event)
+
+    def _route(self, name: str, event: Any) -> list[Callback]:
+        """The callbacks to run for an event now; none while it joins the backlog."""
         with self._lock:
             # Until the backlog is replayed, newer events queue behind it, so order holds.
             if not self._subscribed or self._replay_due:
@@ -114,46 +147,81 @@ class EventDispatcher:
                             BACKLOG_LIMIT + 1,
                         )
                 self._backlog.append((name, event))
-                return
+                return []
             callbacks = list(self._callbacks.get(name, ()))
         if not callbacks:
             logger.debug("no subscriber for %r; dropped", name)
-        for callback in callbacks:
-            self._call(name, callback, event)
+        return callbacks
 
     def replay(self) -> None:
         """Deliver what arrived before the first subscription (on the reader thread)."""
+        dropped, backlog = self._take_backlog()
+        if dropped is not None:
+            self.report(dropped)
+        for name, event in backlog:
+            self.deliver(name, event)
+
+    async def replay_async(self) -> None:
+        """:meth:`replay`, awaiting each callback's result when it is awaitable."""
+        dropped, backlog = self._take_backlog()
+        if dropped is not None:
+            await self.report_async(dropped)
+        for name, event in backlog:
+            await self.deliver_async(name, event)
+
+    def _take_backlog(self) -> tuple[StreamingError | None, list[tuple[str, Any]]]:
+        """The backlog to replay now (empty unless a replay is due), and the error that
+        reports the events dropped from it, if any."""
         with self._lock:
             if not self._replay_due:
-                return
+                return None, []
             self._replay_due = False
             backlog, self._backlog = self._backlog, deque()
             dropped, self._backlog_dropped = self._backlog_dropped, 0
-        if dropped:
-            # Once: only events before the first subscription are kept, so only they drop.
-            self.report(
-                StreamingError(
-                    f"{dropped} event{'s' if dropped > 1 else ''} of this {self._kind} "
-                    f"arrived before the first subscribe and {'were' if dropped > 1 else 'was'} "
-                    f"dropped: at most {BACKLOG_LIMIT} are kept for it (the latest, in order). "
-                    "Subscribe earlier (right after opening the connection, before sending "
-                    "audio) to receive every event"
-                )
-            )
-        for name, event in backlog:
-            self.deliver(name, event)
+        if not dropped:
+            return None, list(backlog)
+        # Once: only events before the first subscription are kept, so only they drop.
+        return (
+            StreamingError(
+                f"{dropped} event{'s' if dropped > 1 else ''} of this {self._kind} "
+                f"arrived before the first subscribe and {'were' if dropped > 1 else 'was'} "
+                f"dropped: at most {BACKLOG_LIMIT} are kept for it (the latest, in order). "
+                "Subscribe earlier (right after opening the connection, before sending "
+                "audio) to receive every event"
+            ),
+            list(backlog),
+        )
 
     def report(self, error: SymblError) -> None:
         """Tell the ``error`` subscribers about a failure; log it when nobody listens."""
         if not self._notify(error):
             logger.error("%s: %s", self._kind, error)
 
-    def _notify(self, error: SymblError) -> bool:
+    async def report_async(self, error: SymblError) -> None:
+        """:meth:`report`, awaiting each callback's result when it is awaitable."""
+        if not await self._notify_async(error):
+            logger.error("%s: %s", self._kind, error)
+
+    def _error_callbacks(self) -> list[Callback]:
         with self._lock:
-            callbacks = list(self._callbacks.get(ERROR_EVENT, ()))
+            return list(self._callbacks.get(ERROR_EVENT, ()))
+
+    def _notify(self, error: SymblError) -> bool:
+        callbacks = self._error_callbacks()
         for callback in callbacks:
             try:
                 callback(error)
+            except Exception:
+                logger.exception("the %r callback of a %s raised", ERROR_EVENT, self._kind)
+        return bool(callbacks)
+
+    async def _notify_async(self, error: SymblError) -> bool:
+        callbacks = self._error_callbacks()
+        for callback in callbacks:
+            try:
+                result = callback(error)
+                if inspect.isawaitable(result):
+                    await result
             except Exception:
                 logger.exception("the %r callback of a %s raised", ERROR_EVENT, self._kind)
         return bool(callbacks)
@@ -162,7 +230,19 @@ class EventDispatcher:
         try:
             callback(event)
         except Exception as exc:
-            logger.exception("the %r callback of a %s raised", name, self._kind)
-            error = SymblError(f"the {name!r} callback raised {type(exc).__name__}: {exc}")
-            error.__cause__ = exc
-            self._notify(error)
+            self._notify(self._failure(name, exc))
+
+    async def _call_async(self, name: str, callback: Callback, event: Any) -> None:
+        try:
+            result = callback(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            await self._notify_async(self._failure(name, exc))
+
+    def _failure(self, name: str, exc: Exception) -> SymblError:
+        """Log a callback that raised; the error for the ``error`` subscribers."""
+        logger.exception("the %r callback of a %s raised", name, self._kind)
+        error = SymblError(f"the {name!r} callback raised {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error

@@ -40,6 +40,9 @@ class ReplayBuffer:
         self._first = 0  # the number of the oldest frame held
         self._checkpoints: dict[int, int] = {}  # ping number -> frames sent before it
         self._next_ping = 1
+        #: Called after a confirmation released frames (the asyncio client's waits use it; the
+        #: threads here wait on a condition).
+        self.on_release: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return self._held
@@ -100,6 +103,11 @@ class ReplayBuffer:
             self._frames.append(frame)
             self._held += len(frame)
 
+    def fits(self, size: int) -> bool:
+        """Whether ``size`` more bytes fit now (an empty buffer takes any frame)."""
+        with self._lock:
+            return self._fits(size)
+
     def change_rate(self, bytes_per_second: float) -> None:
         """The audio format changed (with the buffer empty): measure seconds anew."""
         with self._lock:
@@ -138,6 +146,8 @@ class ReplayBuffer:
                 self._held -= len(self._frames.popleft())
                 self._first += 1
             self._space.notify_all()
+        if self.on_release is not None:
+            self.on_release()
 
     def pending(self) -> list[bytes]:
         """Every frame held, oldest first (to send again after a reconnection)."""

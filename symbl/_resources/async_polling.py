@@ -12,7 +12,6 @@ client owns, cancelled by ``await client.close()``. Cancelling a task that await
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import time
@@ -51,8 +50,16 @@ class AsyncJob(Job):
         limit = self.client.job_timeout if timeout is None else timeout
         poller = self._poller
         if poller is not None and not poller.done() and poller is not asyncio.current_task():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(poller), limit)
+            # asyncio.wait: the end of the wait cancels neither side, and the poller being
+            # cancelled (by client.close()) is not taken for this task's cancellation.
+            await asyncio.wait({poller}, timeout=limit)
+            if poller.done() and not self._ended.is_set():
+                if poller.cancelled():
+                    raise errors.SymblError(
+                        f"stopped following job {self.job_id}: its client was closed "
+                        "(await client.close() cancels the polls it runs)"
+                    )
+                poller.result()  # what ended it, raised here too
         else:
             await self._poll(time.monotonic() + limit)
         if not self._ended.is_set():

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
@@ -114,6 +114,9 @@ class Streaming(Resource):
                 confirmed it (always), and while reconnecting; beyond it sending raises
                 :class:`~symbl.AudioNotDeliveredError`.
 
+        With ``symbl.AsyncClient``, ``await`` it: its connection's methods that wait are
+        coroutines (see :class:`~symbl._resources.async_streaming.AsyncStreaming`).
+
         Raises:
             InvalidArgumentError: a bad argument (nothing was sent).
             StreamingError: the connection could not be opened or the service refused it.
@@ -130,13 +133,19 @@ class Streaming(Resource):
             disconnectOnStopRequestTimeout=disconnect_on_stop_request_timeout,
             customVocabulary=None if custom_vocabulary is None else list(custom_vocabulary),
         )
-        connection = StreamingConnection(
+        return self._connect(
             self._client_for(credentials),
             request,
             handle_signals=handle_signals,
             reconnect=reconnect,
             replay_buffer_seconds=replay_buffer_seconds,
         )
+
+    def _connect(
+        self, client: HttpClient, request: dict[str, Any], **options: Any
+    ) -> StreamingConnection:
+        """The I/O of ``start_connection`` (what the asyncio client overrides)."""
+        connection = StreamingConnection(client, request, **options)
         connection._start()
         return connection
 
@@ -175,12 +184,12 @@ class StreamingConnection(LiveConnectionOwner):
         self.encoding: str = recognition["encoding"]
         self.conversation: Conversation | None = None
         self.summary_url: str | None = None
-        self._ready = threading.Event()
-        self._finished = threading.Event()
-        self._completed = threading.Event()
+        self._ready = self._new_event()
+        self._finished = self._new_event()
+        self._completed = self._new_event()
         self._refusal: StreamingError | None = None
         self._reconnect = checked_flag("reconnect", reconnect)
-        self._send_lock = threading.Lock()
+        self._send_lock = self._new_lock()
         self._replay = ReplayBuffer(
             int(_checked_seconds(replay_buffer_seconds) * _bytes_per_second(recognition)),
             _bytes_per_second(recognition),
@@ -190,18 +199,13 @@ class StreamingConnection(LiveConnectionOwner):
         # Ask for confirmations often enough that a fast sender rarely waits for room.
         self._ask_after = max(MAX_FRAME_BYTES, self._replay.limit // 4)
         window = request.get("noConnectionTimeout") or _REJOIN_WITHOUT_TIMEOUT
-        self._live = LiveConnection(
-            client,
+        self._live = self._live_connection(
             streaming.streaming_path(self.connectionId),
             events=(*streaming.STREAMING_EVENTS, "conversation_changed"),
             kind="streaming connection",
             name=f"symbl-streaming-{self.connectionId[:8]}",
-            on_interrupt=self.interrupt,
             on_event=self._track,
             on_close=self._on_close,
-            # The sending call (send_audio_from_mic, ...) is what keeps a script running; when
-            # the script ends, the exit hook in symbl._live.interrupts stops the stream properly.
-            daemon=True,
             handle_signals=handle_signals,
             reconnect=self._reconnect,
             reconnect_window=float(window),
@@ -210,9 +214,26 @@ class StreamingConnection(LiveConnectionOwner):
             on_pong=self._replay.confirm,
         )
 
+    # What the connection waits with and on: threads here; asyncio in the asyncio client.
+    _conversation_class: type[Conversation] = Conversation
+
+    def _new_event(self) -> threading.Event:
+        return threading.Event()
+
+    def _new_lock(self) -> threading.Lock:
+        return threading.Lock()
+
+    def _live_connection(self, path: str, **options: Any) -> LiveConnection:
+        # The sending call (send_audio_from_mic, ...) is what keeps a script running; when the
+        # script ends, the exit hook in symbl._live.interrupts stops the stream properly.
+        return LiveConnection(
+            self._client, path, on_interrupt=self.interrupt, daemon=True, **options
+        )
+
     def __repr__(self) -> str:
         conversation = self.conversation.get_conversation_id() if self.conversation else None
-        return f"<StreamingConnection {self.connectionId} conversation={conversation} {self.state}>"
+        kind = type(self).__name__
+        return f"<{kind} {self.connectionId} conversation={conversation} {self.state}>"
 
     def __enter__(self) -> StreamingConnection:
         return self
@@ -257,19 +278,7 @@ class StreamingConnection(LiveConnectionOwner):
             StreamingError: the connection is closed (``error`` says why if it broke).
             InvalidArgumentError: audio of the wrong type or shape.
         """
-        if self.encoding != "LINEAR16":
-            if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) > MAX_FRAME_BYTES:
-                raise InvalidArgumentError(
-                    f"{self.encoding} audio goes as bytes, at most {MAX_FRAME_BYTES} per call"
-                )
-            self._send(bytes(data))
-            return
-        payload = to_linear16(data)
-        if len(payload) % 2:
-            raise InvalidArgumentError(
-                "LINEAR16 audio has 2 bytes per sample; got an odd byte count"
-            )
-        self._send_all(frames(payload))
+        self._send_all(self._audio_frames(data))
 
     def send_audio_from_mic(self, device: int | str | None = None) -> None:
         """Stream the microphone until the connection ends (or Ctrl+C, which stops it cleanly).
@@ -314,12 +323,7 @@ class StreamingConnection(LiveConnectionOwner):
                 file (nothing was sent).
             StreamingError: the connection broke while streaming.
         """
-        self._require_linear16("send_audio_from_file")
-        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
-            raise InvalidArgumentError(f"speed must be a positive number, not {speed!r}")
-        wav = WavFile(path, self.sample_rate)  # a bad file is refused here, before sending
-        # Paced audio goes in 100 ms frames, like a microphone; unpaced in the largest frames.
-        chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2 if realtime else MAX_FRAME_BYTES
+        wav, chunk = self._wav_source(path, realtime, speed)
         started = time.monotonic()
         try:
             with wav:
@@ -327,8 +331,7 @@ class StreamingConnection(LiveConnectionOwner):
                     if self._finished.is_set() or not self._stream(frame):
                         break
                     if realtime:
-                        due = started + (index + 1) * _FILE_CHUNK_SECONDS / speed
-                        time.sleep(max(0.0, due - time.monotonic()))
+                        time.sleep(max(0.0, _due(started, index, speed) - time.monotonic()))
         except KeyboardInterrupt:
             self._stop_quietly(1.0)
             raise
@@ -347,16 +350,7 @@ class StreamingConnection(LiveConnectionOwner):
             InvalidArgumentError: an unknown encoding or a rate out of range (nothing sent).
             StreamingError: the connection is closed.
         """
-        new_rate = self.sample_rate if sample_rate is None else sample_rate
-        new_encoding = self.encoding if encoding is None else encoding
-        with checked_arguments(
-            {
-                "speechRecognition.sampleRateHertz": "sample_rate",
-                "speechRecognition.encoding": "encoding",
-            }
-        ):
-            message = encode(streaming.modify_request(new_encoding, new_rate))
-        recognition = {"encoding": new_encoding, "sampleRateHertz": new_rate}
+        message, recognition = self._modify_request(sample_rate, encoding)
         with self._send_lock:
             # Audio is replayed in the format of its start_request: change formats only once
             # the service has confirmed everything sent in the old one.
@@ -364,16 +358,9 @@ class StreamingConnection(LiveConnectionOwner):
             if self._live.reconnecting or not self._replay.wait_until_empty(
                 patience, self._checkpoint
             ):
-                raise StreamingError(
-                    "modify() waits for the service to confirm the audio already sent, and it "
-                    f"did not within {patience:g} s (the connection is down or reconnecting); "
-                    "try again once it is back"
-                )
+                raise _unconfirmed(patience)
             self._live.send(message)
-            self._replay.change_rate(_bytes_per_second(recognition))
-            # A reconnection starts again with the format in use now.
-            self._request["config"]["speechRecognition"] = recognition
-            self.sample_rate, self.encoding = new_rate, new_encoding
+            self._modified(recognition)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> StreamingConnection:
         """End the stream: send ``stop_request``, wait for ``conversation_completed``, close.
@@ -419,15 +406,7 @@ class StreamingConnection(LiveConnectionOwner):
         finished = self._finished.wait(max(0.0, timeout - (time.monotonic() - started)))
         self._live.close(timeout=min(timeout, 5.0))
         if not self._completed.is_set() and not ended_before:
-            cause = self.error or (
-                "the connection ended first" if finished else f"nothing came within {timeout:g} s"
-            )
-            raise self._with_undelivered(
-                StreamingError(
-                    f"streaming connection {self.connectionId} stopped, but the service did not "
-                    f"complete the conversation: {cause}"
-                )
-            )
+            raise self._incomplete_stop(finished, timeout)
         return self
 
     def interrupt(self, deadline: float) -> None:
@@ -453,14 +432,7 @@ class StreamingConnection(LiveConnectionOwner):
             raise
         if not self._ready.wait(self._client.connect_timeout) or self.conversation is None:
             self._live.close(timeout=1.0)
-            raise (
-                self._refusal
-                or self.error
-                or StreamingError(
-                    "the service did not create a conversation within "
-                    f"{self._client.connect_timeout:g} s"
-                )
-            )
+            raise self._start_failure()
 
     def _send(self, frame: bytes) -> None:
         """Send one audio frame; it is held until the service confirms it (ReplayBuffer), and
@@ -476,12 +448,7 @@ class StreamingConnection(LiveConnectionOwner):
             # which the replay after a reconnection needs.
             self._replay.wait_for_room(len(frame), self._client.dead_peer_timeout, self._checkpoint)
         with self._send_lock:
-            if self.error is not None:
-                raise self.error.with_traceback(None)
-            if self._live.state not in (State.OPEN, State.RECONNECTING):
-                raise StreamingError(f"cannot send: the stream is {self._live.state.value}")
-            self._replay.add(frame)
-            if self._live.reconnecting:
+            if not self._accept(frame):
                 return  # replayed once the connection is back
             try:
                 self._live.send(frame)
@@ -492,29 +459,16 @@ class StreamingConnection(LiveConnectionOwner):
                 if self._reconnect and settled is State.RECONNECTING:
                     return
                 raise self.error or StreamingError("cannot send: the stream ended") from None
-            now = time.monotonic()
-            self._unasked += len(frame)
-            if (
-                now - self._last_checkpoint >= _CHECKPOINT_SECONDS
-                or self._unasked >= self._ask_after
-            ):
-                self._last_checkpoint, self._unasked = now, 0
+            if self._checkpoint_due(len(frame)):
                 self._checkpoint()
 
-    def _send_all(self, frames: Iterable[bytes]) -> None:
+    def _send_all(self, frames: list[bytes]) -> None:
         """Send frames in order; a refusal counts every byte not sent."""
-        pending = list(frames)
-        for index, frame in enumerate(pending):
+        for index, frame in enumerate(frames):
             try:
                 self._send(frame)
             except AudioNotDeliveredError as refused:
-                rest = sum(map(len, pending[index + 1 :]))
-                seconds = self._replay.seconds(rest)
-                raise AudioNotDeliveredError(
-                    f"{refused} ({refused.undelivered_bytes + rest} bytes of this call in all)",
-                    undelivered_bytes=refused.undelivered_bytes + rest,
-                    undelivered_seconds=refused.undelivered_seconds + seconds,
-                ) from None
+                raise self._refused_call(refused, frames[index + 1 :]) from None
 
     def _checkpoint(self) -> None:
         """Ask the service to confirm what it has read so far (its pong releases it)."""
@@ -527,11 +481,8 @@ class StreamingConnection(LiveConnectionOwner):
         self._ready.clear()
         self._live.send(encode(self._request))
         if not self._ready.wait(self._client.connect_timeout) or self._refusal is not None:
-            refusal, self._refusal = self._refusal, None
-            raise refusal or StreamingError("the service did not take the start_request again")
-        after = self.conversation.get_conversation_id() if self.conversation else None
-        if before is not None and after != before:
-            self._live.notify("conversation_changed", previous=before, conversationId=after)
+            raise self._restart_refusal()
+        self._tell_if_changed(before)
         with self._send_lock:
             for frame in self._replay.pending():
                 self._live.send(frame)
@@ -572,7 +523,9 @@ class StreamingConnection(LiveConnectionOwner):
         if kind == "conversation_created":
             conversation_id = (message.get("data") or {}).get("conversationId")
             if conversation_id:
-                self.conversation = Conversation(str(conversation_id), client=self._client)
+                self.conversation = self._conversation_class(
+                    str(conversation_id), client=self._client
+                )
             self._ready.set()
         elif kind == "conversation_completed":
             self.summary_url = message.get("summaryUrl")
@@ -610,6 +563,132 @@ class StreamingConnection(LiveConnectionOwner):
                 f"{self.encoding}; start it with config={{'speechRecognition': "
                 "{'encoding': 'LINEAR16'}}"
             )
+
+    # -- what both clients decide the same way, without waiting ---------------------------------
+
+    def _audio_frames(self, data: AudioData) -> list[bytes]:
+        """``send_audio``'s argument as the frames to send, checked.
+
+        Raises:
+            InvalidArgumentError: audio of the wrong type or shape.
+        """
+        if self.encoding != "LINEAR16":
+            if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) > MAX_FRAME_BYTES:
+                raise InvalidArgumentError(
+                    f"{self.encoding} audio goes as bytes, at most {MAX_FRAME_BYTES} per call"
+                )
+            return [bytes(data)]
+        payload = to_linear16(data)
+        if len(payload) % 2:
+            raise InvalidArgumentError(
+                "LINEAR16 audio has 2 bytes per sample; got an odd byte count"
+            )
+        return list(frames(payload))
+
+    def _wav_source(self, path: str | Path, realtime: bool, speed: float) -> tuple[WavFile, int]:
+        """The checked file of ``send_audio_from_file`` and the size of its frames.
+
+        Raises:
+            InvalidArgumentError: not LINEAR16, a bad speed, or a file that is not a PCM WAV.
+        """
+        self._require_linear16("send_audio_from_file")
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
+            raise InvalidArgumentError(f"speed must be a positive number, not {speed!r}")
+        wav = WavFile(path, self.sample_rate)  # a bad file is refused here, before sending
+        # Paced audio goes in 100 ms frames, like a microphone; unpaced in the largest frames.
+        chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2 if realtime else MAX_FRAME_BYTES
+        return wav, chunk
+
+    def _modify_request(
+        self, sample_rate: int | None, encoding: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        """The ``modify_request`` frame for ``modify()`` and the new format, checked."""
+        new_rate = self.sample_rate if sample_rate is None else sample_rate
+        new_encoding = self.encoding if encoding is None else encoding
+        with checked_arguments(
+            {
+                "speechRecognition.sampleRateHertz": "sample_rate",
+                "speechRecognition.encoding": "encoding",
+            }
+        ):
+            message = encode(streaming.modify_request(new_encoding, new_rate))
+        return message, {"encoding": new_encoding, "sampleRateHertz": new_rate}
+
+    def _modified(self, recognition: dict[str, Any]) -> None:
+        """The service was told of the new format: use it from now on."""
+        self._replay.change_rate(_bytes_per_second(recognition))
+        # A reconnection starts again with the format in use now.
+        self._request["config"]["speechRecognition"] = recognition
+        self.sample_rate, self.encoding = recognition["sampleRateHertz"], recognition["encoding"]
+
+    def _accept(self, frame: bytes) -> bool:
+        """Hold a frame for the replay (with the send lock); whether to send it now (not while
+        the connection is down).
+
+        Raises:
+            AudioNotDeliveredError: the replay buffer is full, or reconnecting gave up.
+            StreamingError: the connection is closed (``error`` says why if it broke).
+        """
+        if self.error is not None:
+            raise self.error.with_traceback(None)
+        if self._live.state not in (State.OPEN, State.RECONNECTING):
+            raise StreamingError(f"cannot send: the stream is {self._live.state.value}")
+        self._replay.add(frame)
+        return not self._live.reconnecting
+
+    def _checkpoint_due(self, size: int) -> bool:
+        """After sending ``size`` bytes: whether to ask for a confirmation now."""
+        now = time.monotonic()
+        self._unasked += size
+        if now - self._last_checkpoint >= _CHECKPOINT_SECONDS or self._unasked >= self._ask_after:
+            self._last_checkpoint, self._unasked = now, 0
+            return True
+        return False
+
+    def _refused_call(
+        self, refused: AudioNotDeliveredError, rest: list[bytes]
+    ) -> AudioNotDeliveredError:
+        """The refusal of a frame, counting the frames of the same call after it."""
+        size = sum(map(len, rest))
+        return AudioNotDeliveredError(
+            f"{refused} ({refused.undelivered_bytes + size} bytes of this call in all)",
+            undelivered_bytes=refused.undelivered_bytes + size,
+            undelivered_seconds=refused.undelivered_seconds + self._replay.seconds(size),
+        )
+
+    def _start_failure(self) -> StreamingError:
+        """Why the stream did not start (the service did not create a conversation)."""
+        return (
+            self._refusal
+            or self.error
+            or StreamingError(
+                "the service did not create a conversation within "
+                f"{self._client.connect_timeout:g} s"
+            )
+        )
+
+    def _restart_refusal(self) -> StreamingError:
+        """Why a new socket did not take the ``start_request`` again."""
+        refusal, self._refusal = self._refusal, None
+        return refusal or StreamingError("the service did not take the start_request again")
+
+    def _tell_if_changed(self, before: str | None) -> None:
+        """After a reconnection: tell the subscribers if it landed in another conversation."""
+        after = self.conversation.get_conversation_id() if self.conversation else None
+        if before is not None and after != before:
+            self._live.notify("conversation_changed", previous=before, conversationId=after)
+
+    def _incomplete_stop(self, finished: bool, timeout: float) -> StreamingError:
+        """The error of a stop the service did not complete."""
+        cause = self.error or (
+            "the connection ended first" if finished else f"nothing came within {timeout:g} s"
+        )
+        return self._with_undelivered(
+            StreamingError(
+                f"streaming connection {self.connectionId} stopped, but the service did not "
+                f"complete the conversation: {cause}"
+            )
+        )
 
 
 def _start_request(
@@ -671,6 +750,20 @@ def _speaker(speaker: Mapping[str, Any]) -> dict[str, str]:
         "name": str(speaker.get("name") or ""),
     }
     return {key: value for key, value in result.items() if value}
+
+
+def _due(started: float, index: int, speed: float) -> float:
+    """When paced frame ``index`` of a file should have gone (on the clock of ``started``)."""
+    return started + (index + 1) * _FILE_CHUNK_SECONDS / speed
+
+
+def _unconfirmed(patience: float) -> StreamingError:
+    """The error of a ``modify()`` that found audio still unconfirmed."""
+    return StreamingError(
+        "modify() waits for the service to confirm the audio already sent, and it did not "
+        f"within {patience:g} s (the connection is down or reconnecting); try again once it is "
+        "back"
+    )
 
 
 def _bytes_per_second(recognition: Mapping[str, Any]) -> float:

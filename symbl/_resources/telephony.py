@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from symbl._arguments import checked_flag
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._protocol import telephony
+from symbl._protocol.request import Request
 from symbl._transport.http import HttpClient
 from symbl.errors import SymblError
 
@@ -130,8 +131,7 @@ class Telephony(Resource):
         path_id(connection_id, "connection_id")
         with checked_arguments():
             request = telephony.stop(str(connection_id), params, "Telephony.stop params")
-        client = self._client_for(credentials)
-        return Connection(client, client.send(request))
+        return self._call(self._client_for(credentials), request)
 
     def _start(
         self,
@@ -150,9 +150,17 @@ class Telephony(Resource):
             timezone_offset(timezone)  # checks the name
         with checked_arguments(_ARGUMENTS):
             request = telephony.start(endpoint, actions, data, languages, timezone)
-        client = self._client_for(credentials)
-        answer = client.send(request)
-        return Connection(client, answer, handle_signals=handle_signals, reconnect=reconnect)
+        return self._call(
+            self._client_for(credentials),
+            request,
+            handle_signals=handle_signals,
+            reconnect=reconnect,
+        )
+
+    def _call(self, client: HttpClient, request: Request, **options: bool) -> Connection:
+        """The I/O of a start or a stop (what the asyncio client overrides): the connection
+        the service's answer describes."""
+        return Connection(client, client.send(request), **options)
 
 
 class Connection(LiveConnectionOwner):
@@ -191,22 +199,27 @@ class Connection(LiveConnectionOwner):
         self.eventUrl: str | None = answer.get("eventUrl")
         self.summaryInfo: list[Any] | None = answer.get("summaryInfo")
         self.conversation = (
-            Conversation(self.conversationId, client=client) if self.conversationId else None
+            self._conversation_class(self.conversationId, client=client)
+            if self.conversationId
+            else None
         )
-        self._live = LiveConnection(
-            client,
+        self._live = self._live_connection(
             telephony.subscribe_path(self.connectionId),
             events=telephony.TELEPHONY_EVENTS,
             kind="telephony connection",
             name=f"symbl-telephony-{self.connectionId[:8]}",
-            on_interrupt=self.interrupt,
-            # Not a daemon: a script that ends right after subscribe() (as the documented
-            # snippets do) keeps receiving events until the call ends.
-            daemon=False,
             handle_signals=handle_signals,
             # A dropped results socket is opened again; the call itself never stopped.
             reconnect=reconnect,
         )
+
+    _conversation_class: type[Conversation] = Conversation
+
+    def _live_connection(self, path: str, **options: Any) -> LiveConnection:
+        """The live core (the asyncio client's connection makes its own). Not a daemon: a
+        script that ends right after subscribe() (as the documented snippets do) keeps
+        receiving events until the call ends."""
+        return LiveConnection(self._client, path, on_interrupt=self.interrupt, **options)
 
     def __repr__(self) -> str:
         fields = ("connectionId", "conversationId", "resultWebSocketUrl", "eventUrl")
@@ -296,12 +309,17 @@ class Connection(LiveConnectionOwner):
             user: ``{'userId': 'john@example.com', 'name': 'John'}``.
             timestamp: ISO-8601; now when omitted.
         """
+        self._client.send(self._speaker_event(event_type, user, timestamp))
+
+    def _speaker_event(
+        self, event_type: str, user: Mapping[str, str], timestamp: str | None
+    ) -> Request:
+        """The checked request of ``push_speaker_event``."""
         when = timestamp or datetime.now(dt_timezone.utc).isoformat(timespec="milliseconds")
         if isinstance(when, str):
             when = when.replace("+00:00", "Z")
         with checked_arguments({"type": "event_type"}):
-            request = telephony.speaker_event(self._event_path(), event_type, user, when)
-        self._client.send(request)
+            return telephony.speaker_event(self._event_path(), event_type, user, when)
 
     def _event_path(self) -> str:
         if self.eventUrl:
@@ -319,17 +337,24 @@ class Connection(LiveConnectionOwner):
         if not self._live.begin_stop():
             return self
         try:
-            with checked_arguments():
-                request = telephony.stop(self.connectionId, params, "Connection.stop params")
-            answer = self._client.send(request, timeout=timeout)
+            answer = self._client.send(self._stop_request(params), timeout=timeout)
         except SymblError:
             if close_anyway:
                 self._live.close(timeout or 5.0)
             else:
                 self._live.abandon_stop()  # the call may still run: let stop() be retried
             raise
+        self._stopped(answer)
+        self._live.close(timeout or 5.0)
+        return self
+
+    def _stop_request(self, params: Mapping[str, Any]) -> Request:
+        """The checked request of ``stop()``."""
+        with checked_arguments():
+            return telephony.stop(self.connectionId, params, "Connection.stop params")
+
+    def _stopped(self, answer: Any) -> None:
+        """The service confirmed the stop: take the summary links it gave."""
         if isinstance(answer, Mapping):
             self.summaryInfo = answer.get("summaryInfo", self.summaryInfo)
             self.conversationId = answer.get("conversationId", self.conversationId)
-        self._live.close(timeout or 5.0)
-        return self

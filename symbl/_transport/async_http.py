@@ -69,6 +69,7 @@ class AsyncHttpClient(ClientSettings):
         self._url_type = yarl.URL
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self._token_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._proxy = _proxy_for(self.base_url)
@@ -81,13 +82,15 @@ class AsyncHttpClient(ClientSettings):
         await self.close()
 
     async def close(self) -> None:
-        """Cancel the client's background work (jobs followed after ``wait=False``), close the
+        """Cancel the client's background work (jobs followed after ``wait=False``, the
+        readers of live connections, which stop their stream or call first), then close the
         pooled connections (of this client and the ones it made for other credentials). The
         client must not be used afterwards."""
         tasks = [task for task in self._tasks if not task.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._closed = True
         for derived in list(self._derived.values()):
             if isinstance(derived, AsyncHttpClient):
                 await derived.close()
@@ -102,6 +105,8 @@ class AsyncHttpClient(ClientSettings):
             SymblError: the client is open in another event loop that still runs.
         """
         loop = asyncio.get_running_loop()
+        if self._closed:
+            raise errors.SymblError("this AsyncClient was closed; make a new one to go on")
         if self._session is not None and not self._session.closed and self._loop is not loop:
             if self._loop is not None and not self._loop.is_closed():
                 raise errors.SymblError(
@@ -125,10 +130,10 @@ class AsyncHttpClient(ClientSettings):
             )
         return self._session
 
-    def background(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    def background(self, work: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
         """Run ``work`` as a task of the running loop that the client owns: :meth:`close`
-        cancels it if it is still running."""
-        task = asyncio.get_running_loop().create_task(work)
+        cancels it if it is still running (a live connection's reader then stops it)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -248,12 +253,13 @@ class AsyncHttpClient(ClientSettings):
                 headers.update(auth.auth_headers(token))
             rewind(file, file_start)
             attempts.started()
+            unread: list[Exception] = []  # why reading the body failed, if it did
             try:
                 async with self.session().request(
                     request.method,
                     # As built, byte for byte: a str would be requoted by yarl (%2C -> ",").
                     self._url_type(url, encoded=True),
-                    data=data if file is None else _blocks(file),
+                    data=data if file is None else _blocks(file, unread),
                     headers=headers,
                     timeout=limits,
                     allow_redirects=False,
@@ -263,6 +269,8 @@ class AsyncHttpClient(ClientSettings):
                 ) as response:
                     content = await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if unread:  # not the network: the caller's file or progress callback raised
+                    raise unread[0] from None
                 connecting = isinstance(exc, aiohttp.ConnectionTimeoutError)
                 delay = attempts.failed(
                     exc,
@@ -293,11 +301,17 @@ def _length(body: Readable) -> int:
         return end
 
 
-async def _blocks(body: Readable) -> AsyncIterator[bytes]:
+async def _blocks(body: Readable, failures: list[Exception]) -> AsyncIterator[bytes]:
     """A file body in blocks, read on the event loop as aiohttp sends them (a disk read of a
-    block is short; a thread per upload is what this client avoids)."""
+    block is short; a thread per upload is what this client avoids). What a read raises is
+    added to ``failures`` (aiohttp reports it as a lost connection), so the request raises it
+    as the synchronous client does."""
     while True:
-        block = body.read(_UPLOAD_BLOCK)
+        try:
+            block = body.read(_UPLOAD_BLOCK)
+        except Exception as exc:
+            failures.append(exc)
+            raise
         if not block:
             return
         yield block
