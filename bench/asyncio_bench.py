@@ -7,10 +7,11 @@ The emulator runs in its own process so the client under test has the interprete
    against bare aiohttp making the same requests with the same token and connection limit
    (target: within 1.2x).
 2. Pending jobs: 500 ``wait=False`` text jobs followed until they complete, in a child process
-   each: threads created and peak memory, ``AsyncClient`` against ``symbl.Client``.
+   each: threads created and the memory (RSS) held while they are pending, ``AsyncClient``
+   against ``symbl.Client``.
 3. Streams: 100 concurrent streaming connections on one loop, each sending audio and timing
    its events (send to callback, p50 and p99), against bare aiohttp websockets doing the same
-   exchange; and memory per stream.
+   exchange; and the Python memory (tracemalloc) of an open stream, against a bare socket.
 
 Usage: python bench/asyncio_bench.py [--getters 1000] [--jobs 500] [--streams 100] [--rounds 5]
 """
@@ -20,12 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import statistics
 import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 
@@ -89,31 +90,41 @@ PENDING_JOBS = textwrap.dedent(
     """
     import asyncio, json, resource, sys, threading, time
     import symbl
+    def rss():
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
     base_url, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     payload = {"messages": [{"payload": {"content": "Can we meet tomorrow?"}}]}
     before = threading.active_count()
     most = before
+    held = 0.0
     started = time.perf_counter()
     if kind == "async":
         async def main():
-            global most
+            global most, held
             async with symbl.AsyncClient(%(app)r, base_url=base_url) as client:
+                await client.access_token()
+                baseline = rss()
                 conversations = await asyncio.gather(
                     *(client.Text.process(payload=payload, wait=False) for _ in range(count))
                 )
                 most = max(most, threading.active_count())
+                held = rss() - baseline
                 await asyncio.gather(*(c.wait() for c in conversations))
         asyncio.run(main())
     else:
         with symbl.Client(%(app)r, base_url=base_url, max_connections=64) as client:
+            client.access_token()
+            baseline = rss()
             conversations = [client.Text.process(payload=payload, wait=False) for _ in range(count)]
             most = max(most, threading.active_count())
+            held = rss() - baseline
             for conversation in conversations:
                 conversation.wait()
     print(json.dumps({
         "seconds": time.perf_counter() - started,
         "threads_created": most - before,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "held_mib": held,
     }))
     """
 ) % {"app": APP}
@@ -155,22 +166,48 @@ START = {
 }
 
 
-def rss_mib() -> float:
-    """This process's resident memory now."""
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+async def stream_memory(
+    client: symbl.AsyncClient, session: aiohttp.ClientSession, base_url: str, token: str, count: int
+) -> tuple[float, float]:
+    """Python memory per open stream (tracemalloc), AsyncClient then bare aiohttp."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        connections = await asyncio.gather(
+            *(client.Streaming.start_connection() for _ in range(count))
+        )
+        sdk = (tracemalloc.get_traced_memory()[0] - before) / count
+        await asyncio.gather(*(connection.stop() for connection in connections))
+        del connections
+        before = tracemalloc.get_traced_memory()[0]
+        sockets = await asyncio.gather(
+            *(bare_connect(session, base_url, token) for _ in range(count))
+        )
+        bare = (tracemalloc.get_traced_memory()[0] - before) / count
+        await asyncio.gather(*(socket.close() for socket in sockets))
+    finally:
+        tracemalloc.stop()
+    return sdk, bare
 
 
-async def sdk_streams(
-    client: symbl.AsyncClient, streams: int, steps: int
-) -> tuple[list[float], float]:
+async def bare_connect(
+    session: aiohttp.ClientSession, base_url: str, token: str
+) -> aiohttp.ClientWebSocketResponse:
+    """A bare websocket, started as the service expects (start_request, conversation_created)."""
+    url = base_url.replace("http", "ws", 1) + f"/v1/streaming/{uuid.uuid4()}"
+    socket = await session.ws_connect(url, headers={"x-api-key": token})
+    await socket.send_str(json.dumps(START))
+    while "conversation_created" not in (await socket.receive()).data:
+        pass
+    return socket
+
+
+async def sdk_streams(client: symbl.AsyncClient, streams: int, steps: int) -> list[float]:
     """``streams`` connections at once, each sending ``steps`` blocks of 100 ms and timing
-    each block's ``message_response``; returns the latencies and the memory per open stream."""
-    before = rss_mib()
+    each block's ``message_response``; returns the latencies."""
     connections = await asyncio.gather(
         *(client.Streaming.start_connection() for _ in range(streams))
     )
-    per_stream = (rss_mib() - before) / streams
 
     async def one(connection: object) -> list[float]:
         arrived: asyncio.Queue[None] = asyncio.Queue()
@@ -185,25 +222,16 @@ async def sdk_streams(
         return latencies
 
     results = await asyncio.gather(*(one(connection) for connection in connections))
-    return [value for latencies in results for value in latencies], per_stream
+    return [value for latencies in results for value in latencies]
 
 
 async def bare_streams(
     session: aiohttp.ClientSession, base_url: str, token: str, streams: int, steps: int
-) -> tuple[list[float], float]:
+) -> list[float]:
     """The same exchange over bare aiohttp websockets."""
-    url = base_url.replace("http", "ws", 1) + "/v1/streaming/"
-
-    async def connect() -> aiohttp.ClientWebSocketResponse:
-        socket = await session.ws_connect(url + str(uuid.uuid4()), headers={"x-api-key": token})
-        await socket.send_str(json.dumps(START))
-        while "conversation_created" not in (await socket.receive()).data:
-            pass
-        return socket
-
-    before = rss_mib()
-    sockets = await asyncio.gather(*(connect() for _ in range(streams)))
-    per_stream = (rss_mib() - before) / streams
+    sockets = await asyncio.gather(
+        *(bare_connect(session, base_url, token) for _ in range(streams))
+    )
 
     async def one(socket: aiohttp.ClientWebSocketResponse) -> list[float]:
         latencies = []
@@ -218,7 +246,7 @@ async def bare_streams(
         return latencies
 
     results = await asyncio.gather(*(one(socket) for socket in sockets))
-    return [value for latencies in results for value in latencies], per_stream
+    return [value for latencies in results for value in latencies]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -235,20 +263,21 @@ def streams(base_url: str, count: int, steps: int, rounds: int) -> dict[str, flo
 
     async def run() -> dict[str, list[float]]:
         figures: dict[str, list[float]] = {
-            key: [] for key in ("sdk50", "sdk99", "bare50", "bare99", "sdk_mib", "bare_mib")
+            key: [] for key in ("sdk50", "sdk99", "bare50", "bare99", "sdk_kib", "bare_kib")
         }
         async with symbl.AsyncClient(APP, base_url=base_url, max_connections=count) as client:
             token = await client.access_token()
             async with aiohttp.ClientSession() as session:
+                sdk, bare = await stream_memory(client, session, base_url, token, count)
+                figures["sdk_kib"].append(sdk / 1024)
+                figures["bare_kib"].append(bare / 1024)
                 for _ in range(rounds):
-                    latencies, memory = await sdk_streams(client, count, steps)
+                    latencies = await sdk_streams(client, count, steps)
                     figures["sdk50"].append(percentile(latencies, 0.5))
                     figures["sdk99"].append(percentile(latencies, 0.99))
-                    figures["sdk_mib"].append(memory)
-                    latencies, memory = await bare_streams(session, base_url, token, count, steps)
+                    latencies = await bare_streams(session, base_url, token, count, steps)
                     figures["bare50"].append(percentile(latencies, 0.5))
                     figures["bare99"].append(percentile(latencies, 0.99))
-                    figures["bare_mib"].append(memory)
         return figures
 
     return {key: statistics.median(values) for key, values in asyncio.run(run()).items()}
@@ -275,12 +304,12 @@ def main() -> None:
         for kind, name in (("async", "AsyncClient"), ("sync", "Client")):
             row = jobs[kind]
             print(
-                f"   {name:<11} threads created {row['threads_created']:.0f}, peak RSS "
-                f"{row['peak_rss_mib']:.1f} MiB, {row['seconds']:.2f} s"
+                f"   {name:<11} threads created {row['threads_created']:.0f}, memory held while "
+                f"pending {row['held_mib']:.1f} MiB, all done in {row['seconds']:.2f} s"
             )
         print(
-            f"   memory ratio async/sync: "
-            f"{jobs['async']['peak_rss_mib'] / jobs['sync']['peak_rss_mib']:.2f}x"
+            "   memory ratio async/sync: "
+            f"{jobs['async']['held_mib'] / jobs['sync']['held_mib']:.2f}x"
         )
         print(
             f"3. {args.streams} concurrent streams on one loop, 100 ms steps ({args.rounds} rounds)"
@@ -294,8 +323,8 @@ def main() -> None:
             f"{live['sdk99'] / live['bare99']:.2f}x"
         )
         print(
-            f"   memory per open stream: AsyncClient {live['sdk_mib'] * 1024:.0f} KiB, "
-            f"bare aiohttp {live['bare_mib'] * 1024:.0f} KiB"
+            f"   Python memory per open stream: AsyncClient {live['sdk_kib']:.0f} KiB, "
+            f"bare aiohttp {live['bare_kib']:.0f} KiB"
         )
     finally:
         process.terminate()

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, Callable, TypeVar
 
-from async_rest_helpers import make_client, run
-
 import symbl
 from symbl.emulator import Emulator
 
+from async_rest_helpers import make_client, run
 from helpers import wait_until
 
 T = TypeVar("T")

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from async_rest_helpers import make_client, run
 
 import symbl
 from symbl._protocol.request import Request
 from symbl.emulator import Emulator
+
+from async_rest_helpers import make_client, run
 
 PATH = "/v1/conversations/77"
 TOKEN_PATH = "/oauth2/token:generate"
@@ -326,7 +327,10 @@ def test_dropped_connection_is_an_api_connection_error(
 
     run(scenario)
     assert emu.requests(PATH)[0].status == 499
-    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+    # The emulator's server may log the connection it cut; the client logs no error for it.
+    server = ("aiohttp.server", "aiohttp.web", "aiohttp.access")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r for r in errors if not r.name.startswith(server)] == []
 
 
 def test_refused_connection_is_retried_then_raised(caplog: pytest.LogCaptureFixture) -> None:

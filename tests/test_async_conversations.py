@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from async_rest_helpers import make_client, run
 
 import symbl
 from symbl._resources.async_conversations import AsyncConversations
 from symbl._resources.conversations import API_METHODS, Conversations
 from symbl.emulator import Emulator
 
+from async_rest_helpers import make_client, run
 from helpers import MEETING
 
 SPEAKER_EVENTS = {

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from async_rest_helpers import make_client, run, until
 
 import symbl
 from symbl.emulator import Emulator
 from symbl.emulator.media import write_mp3
 
+from async_rest_helpers import make_client, run, until
 from helpers import MEETING, PYTHON, make_mp4, make_wav, subprocess_env
 
 SHORT = {"messages": [{"payload": {"content": "Can we meet on Friday?"}, "from": {"name": "Ann"}}]}

@@ -7,12 +7,12 @@ import asyncio
 import json
 
 import pytest
-from async_helpers import open_sockets
-from async_rest_helpers import make_client, run
 
 import symbl
 from symbl.emulator import Emulator
 
+from async_helpers import open_sockets
+from async_rest_helpers import make_client, run
 from helpers import sample_transcript, wait_until
 
 TEXT = {"messages": [{"payload": {"content": "Can we meet tomorrow?"}}]}

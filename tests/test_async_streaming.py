@@ -17,13 +17,13 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from async_helpers import open_sockets, run_live
-from async_rest_helpers import until
 from test_microphone import child_env
 
 import symbl
 from symbl.emulator import Emulator
 
+from async_helpers import open_sockets, run_live
+from async_rest_helpers import until
 from helpers import DATA, PYTHON, make_wav, sample_transcript, wait_until
 from virtual_audio import VirtualDevice, chirp
 

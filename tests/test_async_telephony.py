@@ -10,13 +10,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from async_helpers import run_live
-from async_rest_helpers import until
 from test_telephony import CONNECT, EMAIL_ACTION
 
 import symbl
 from symbl.emulator import Emulator
 
+from async_helpers import run_live
+from async_rest_helpers import until
 from helpers import LIVE_SCRIPT
 
 SUBSCRIBE = "/session/subscribe/"
@@ -390,7 +390,6 @@ def test_the_end_of_asyncio_run_stops_a_call_left_subscribed(
     import warnings
 
     from async_helpers import open_sockets
-
     from helpers import wait_until
 
     async def main() -> None:

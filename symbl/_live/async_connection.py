@@ -503,19 +503,28 @@ class AsyncLiveConnection:
 
     async def _next(self, socket: Socket, timeout: float) -> Any:
         """The next message, or None after ``timeout`` seconds or a wake-up."""
-        if self._receiving is None:
-            self._receiving = asyncio.ensure_future(socket.receive())
         receiving = self._receiving
-        self._wakeup = asyncio.get_running_loop().create_future()
-        try:
-            await asyncio.wait(
-                (receiving, self._wakeup), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            self._wakeup.cancel()
-            self._wakeup = None
+        if receiving is None:
+            receiving = self._receiving = asyncio.ensure_future(socket.receive())
         if not receiving.done():
-            return None
+            # One future for the three ways the wait ends (asyncio.wait costs more per frame).
+            loop = asyncio.get_running_loop()
+            waiter = self._wakeup = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            receiving.add_done_callback(wake)
+            timer = loop.call_later(timeout, wake)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                receiving.remove_done_callback(wake)
+                self._wakeup = None
+            if not receiving.done():
+                return None
         self._receiving = None
         return receiving.result()
 

@@ -25,9 +25,9 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
-from symbl._models.objects import SymblObject, to_symbl
+from symbl._models.objects import SymblObject
 from symbl._protocol import frames
 from symbl._protocol.errors import ProtocolError
 from symbl.errors import InvalidArgumentError, StreamingError, SymblError
@@ -49,10 +49,10 @@ def parse_event(frame: str | bytes) -> SymblObject | None:
         SymblError: the frame is not a JSON object with a ``type``, for the caller to report.
     """
     try:
-        event = frames.parse_event(frame)
+        event = frames.parse_event(frame, SymblObject.from_json)
     except ProtocolError as exc:
         raise SymblError(f"protocol error: {exc}") from exc
-    return None if event is None else to_symbl(event)
+    return cast("SymblObject | None", event)
 
 
 class EventDispatcher:

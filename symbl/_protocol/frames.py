@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ProtocolError
 
@@ -79,9 +79,15 @@ def encode(message: Any) -> str:
         raise ProtocolError(f"the message is not JSON: {exc}") from None
 
 
-def parse_event(frame: str | bytes) -> dict[str, Any] | None:
+def parse_event(
+    frame: str | bytes, loads: Callable[[str], Any] = json.loads
+) -> dict[str, Any] | None:
     """A frame the service sent, as an event dict with a string ``type``; None for the
     keep-alive answer.
+
+    Args:
+        frame: the frame's text (or bytes).
+        loads: the JSON parser, e.g. one that builds the caller's own dict type as it goes.
 
     Raises:
         ProtocolError: the frame is not a JSON object with a string ``type``.
@@ -90,7 +96,7 @@ def parse_event(frame: str | bytes) -> dict[str, Any] | None:
     if text == PONG:
         return None
     try:
-        event = json.loads(text)
+        event = loads(text)
     except ValueError:
         event = None
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
