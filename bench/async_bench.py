@@ -31,14 +31,16 @@ import requests
 
 import symbl
 
-from benchlib import APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, start_emulator
 
 DATA = Path(symbl.__file__).parent / "data"
 MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
 
 
 def configure(base_url: str, **settings: float) -> None:
-    requests.patch(base_url + "/_emulator/settings", json=settings, timeout=5).raise_for_status()
+    requests.patch(
+        base_url + "/_emulator/settings", json=settings, headers=ADMIN_HEADERS, timeout=5
+    ).raise_for_status()
 
 
 def turnaround(

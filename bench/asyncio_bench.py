@@ -36,7 +36,7 @@ import requests
 
 import symbl
 
-from benchlib import APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, start_emulator
 
 DATA = Path(symbl.__file__).parent / "data"
 MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
@@ -134,6 +134,7 @@ def pending_jobs(base_url: str, count: int, rounds: int) -> dict[str, dict[str, 
     requests.patch(
         base_url + "/_emulator/settings",
         json={"jobQueueSeconds": 0.0, "jobProcessingSeconds": 2.0},
+        headers=ADMIN_HEADERS,
         timeout=5,
     ).raise_for_status()
     results: dict[str, list[dict[str, float]]] = {"async": [], "sync": []}
@@ -259,7 +260,12 @@ def streams(base_url: str, count: int, steps: int, rounds: int) -> dict[str, flo
         {"text": f"Line number {index}.", "start": index * 0.1 + 0.01, "end": index * 0.1 + 0.06}
         for index in range(steps)
     ]
-    requests.put(base_url + "/_emulator/live-transcript", json={"transcript": script}, timeout=5)
+    requests.put(
+        base_url + "/_emulator/live-transcript",
+        json={"transcript": script},
+        headers=ADMIN_HEADERS,
+        timeout=5,
+    )
 
     async def run() -> dict[str, list[float]]:
         figures: dict[str, list[float]] = {

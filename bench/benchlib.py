@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-import socket
+import json
+import os
+import secrets
 import subprocess
 import sys
 
 #: The emulator's default app.
 APP = {"app_id": "emulator-app-id", "app_secret": "emulator-app-secret"}
+#: The admin token of the emulators this process starts (handed over in their environment).
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+#: The headers of a request to their admin API (``/_emulator/...``).
+ADMIN_HEADERS = {"X-Emulator-Admin-Token": ADMIN_TOKEN}
 
 
 def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    """Start ``python -m symbl.emulator`` on a free port; return the process and its base URL.
+    """Start ``python -m symbl.emulator`` on a free port, its admin API behind
+    :data:`ADMIN_TOKEN`; return the process and its base URL.
 
     A process of its own keeps the emulator from competing with the client under test for
     this interpreter.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "symbl.emulator", "--port", str(port)],
+        [sys.executable, "-m", "symbl.emulator", "--port", "0", "--json", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "SYMBL_EMULATOR_ADMIN_TOKEN": ADMIN_TOKEN},
     )
     assert process.stdout is not None
-    process.stdout.readline()  # the banner: it is listening
-    return process, f"http://127.0.0.1:{port}"
+    started = json.loads(process.stdout.readline())  # printed once it is listening
+    assert started["adminToken"] == ADMIN_TOKEN
+    return process, str(started["baseUrl"])

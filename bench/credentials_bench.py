@@ -35,7 +35,7 @@ import requests
 
 import symbl
 
-from benchlib import APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, start_emulator
 
 DATA = Path(symbl.__file__).parent / "data"
 MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
@@ -101,6 +101,7 @@ def run(base_url: str, conf_dir: Path, empty_dir: Path, calls: int, rounds: int)
     requests.patch(
         base_url + "/_emulator/settings",
         json={"jobQueueSeconds": 0.0, "jobProcessingSeconds": 0.0},
+        headers=ADMIN_HEADERS,
         timeout=5,
     ).raise_for_status()
     client = symbl.Client(APP, base_url=base_url)

@@ -36,7 +36,7 @@ import requests
 
 from symbl._live.audio import WavFile
 
-from benchlib import APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, start_emulator
 
 RATE = 16000
 CASES = {"16 kHz mono": (16000, 1), "44.1 kHz stereo": (44100, 2)}
@@ -139,8 +139,8 @@ def run(mode: str, path: Path, base_url: str) -> dict[str, float]:
 
 
 def received(base_url: str, connection_id: str) -> int:
-    streams = requests.get(base_url + "/_emulator/streams", timeout=10).json()["streams"]
-    (stream,) = [s for s in streams if s["connectionId"] == connection_id]
+    answer = requests.get(base_url + "/_emulator/streams", headers=ADMIN_HEADERS, timeout=10)
+    (stream,) = [s for s in answer.json()["streams"] if s["connectionId"] == connection_id]
     return int(stream["audio_bytes"])
 
 
@@ -175,7 +175,9 @@ def main() -> None:
                         if got != size:
                             raise RuntimeError(f"{name} {mode}: {got} bytes arrived, not {size}")
                         results.setdefault((name, mode), []).append(report)
-                        requests.post(base_url + "/_emulator/reset", timeout=30)
+                        requests.post(
+                            base_url + "/_emulator/reset", headers=ADMIN_HEADERS, timeout=30
+                        )
         print(f"\n{args.minutes:g} minutes of audio, {args.rounds} interleaved rounds, medians:")
         for name, (_, _, size) in files.items():
             sdk, bare = results[(name, "sdk")], results[(name, "bare")]

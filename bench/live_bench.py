@@ -34,7 +34,7 @@ import websocket
 
 import symbl
 
-from benchlib import APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, start_emulator
 
 START = {
     "type": "start_request",
@@ -91,7 +91,12 @@ def bench_events(client: symbl.Client, base_url: str, count: int) -> None:
         {"text": f"Line number {index}.", "start": index * 0.1 + 0.01, "end": index * 0.1 + 0.06}
         for index in range(count)
     ]
-    requests.put(base_url + "/_emulator/live-transcript", json={"transcript": script}, timeout=5)
+    requests.put(
+        base_url + "/_emulator/live-transcript",
+        json={"transcript": script},
+        headers=ADMIN_HEADERS,
+        timeout=5,
+    )
     arrived = threading.Semaphore(0)
     sdk = []
     connection = client.Streaming.start_connection()
@@ -121,7 +126,7 @@ def bench_events(client: symbl.Client, base_url: str, count: int) -> None:
 
 
 def bench_throughput(client: symbl.Client, base_url: str, minutes: float) -> None:
-    requests.delete(base_url + "/_emulator/live-transcript", timeout=5)
+    requests.delete(base_url + "/_emulator/live-transcript", headers=ADMIN_HEADERS, timeout=5)
     seconds = minutes * 60
     audio = (np.random.default_rng(0).normal(0, 3000, int(seconds * 16000))).astype("<i2")
     with tempfile.TemporaryDirectory() as folder:

@@ -29,7 +29,7 @@ import websocket
 
 import symbl
 
-from benchlib import APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, start_emulator
 
 FRAME_SAMPLES = 1600  # 100 ms at 16 kHz
 
@@ -97,7 +97,10 @@ def run(base_url: str, cuts: int, every: float) -> None:
         reconnected.clear()
         cut_at = time.perf_counter()
         requests.post(
-            base_url + "/_emulator/websockets:drop", json={"path": "/v1/streaming/"}, timeout=5
+            base_url + "/_emulator/websockets:drop",
+            json={"path": "/v1/streaming/"},
+            headers=ADMIN_HEADERS,
+            timeout=5,
         ).raise_for_status()
         if not reconnected.wait(30):
             raise SystemExit("no reconnection within 30 s")
@@ -108,7 +111,9 @@ def run(base_url: str, cuts: int, every: float) -> None:
     sender.join()
     connection.stop()
     audio = requests.get(
-        f"{base_url}/_emulator/streams/{connection.connectionId}/audio", timeout=30
+        f"{base_url}/_emulator/streams/{connection.connectionId}/audio",
+        headers=ADMIN_HEADERS,
+        timeout=30,
     ).content
     received = np.frombuffer(audio, dtype="<i2").astype(np.int64)
     # The counter wraps at 32768; replays step back far less than half of that: unwrap it.

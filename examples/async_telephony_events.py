@@ -7,6 +7,9 @@ too), then prints the summary links. Everything runs on one event loop, with no 
 Usage: python examples/async_telephony_events.py +14155550100 [",,MEETING_ID#,,PASSCODE#"]
        [--events N] [--email you@example.com]
 Needs the asyncio extra: pip install 'symbl[asyncio]'.
+Against the local emulator, the call hears the emulator's live transcript: set one first
+(docs/emulator.md, "Streams and calls: the live transcript"); without it the line stays silent
+until the call is stopped (Ctrl+C, or --events).
 """
 
 from __future__ import annotations

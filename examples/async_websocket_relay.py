@@ -18,7 +18,9 @@ Usage: python examples/async_websocket_relay.py [--port 8080]
        python examples/async_websocket_relay.py --self-test [recording.wav] [--realtime]
            start the relay on a free port, play a WAV file to it as a browser would (default:
            the bundled sample, as fast as possible), print the transcripts and exit
-Needs the asyncio extra (pip install 'symbl[asyncio]'), which brings aiohttp.
+Needs the asyncio extra (pip install 'symbl[asyncio]'), which brings aiohttp. Against the local
+emulator, streams recognise the emulator's live transcript: set one first (docs/emulator.md,
+"Streams and calls: the live transcript"), or the relay has no transcripts to send back.
 
 The same handler in FastAPI (not a dependency of symbl; the AsyncClient is made in the app's
 lifespan, as cleanup_ctx does below):

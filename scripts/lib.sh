@@ -33,18 +33,43 @@ install_system_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Create the virtual environment (with an up-to-date pip) unless it exists.
 ensure_venv() {
-  if [ ! -x "$VENV/bin/python" ]; then
-    say "creating the virtual environment $VENV"
-    "$PYTHON_FOR_VENV" -m venv "$VENV"
-  fi
+  [ -x "$VENV/bin/python" ] && return 0
+  say "creating the virtual environment $VENV"
+  "$PYTHON_FOR_VENV" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 }
 
+# A hash of what install_package installs: the extras, and the wheel named by SYMBL_WHEEL or
+# else this checkout's pyproject.toml and package files (their names and contents).
+package_fingerprint() {
+  "$VENV/bin/python" - "$1" "${SYMBL_WHEEL:-}" <<'PYTHON'
+import hashlib, pathlib, sys
+
+extras, wheel = sys.argv[1:]
+files = [pathlib.Path(wheel)] if wheel else [pathlib.Path("pyproject.toml")] + sorted(
+    path for path in pathlib.Path("symbl").rglob("*")
+    if path.is_file() and "__pycache__" not in path.parts
+)
+digest = hashlib.sha256(f"extras={extras}\n".encode())
+for path in files:
+    digest.update(f"{path}\n".encode() + hashlib.sha256(path.read_bytes()).digest())
+print(digest.hexdigest())
+PYTHON
+}
+
 # Install the package itself (not an editable link, so tests see what users get): the wheel
-# named by SYMBL_WHEEL when set (CI), otherwise one built from this checkout.
+# named by SYMBL_WHEEL when set (CI), otherwise one built from this checkout. Only when what
+# was installed last (a stamp in the venv records its fingerprint) differs: a rerun with
+# nothing changed calls no pip and needs no network. Delete $VENV/.symbl-installed-* to force it.
 install_package() {
-  local extras="$1"
+  local extras="$1" stamp="$VENV/.symbl-installed-$1" fingerprint
+  fingerprint=$(package_fingerprint "$extras")
+  if [ -x "$VENV/bin/symbl" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
+    say "symbl[$extras] is up to date in $VENV"
+    return 0
+  fi
   if [ -n "${SYMBL_WHEEL:-}" ]; then
     say "installing $SYMBL_WHEEL[$extras]"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SYMBL_WHEEL[$extras]"
@@ -52,4 +77,5 @@ install_package() {
     say "installing this checkout with [$extras]"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check ".[$extras]"
   fi
+  echo "$fingerprint" >"$stamp"
 }

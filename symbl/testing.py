@@ -48,7 +48,8 @@ def symbl_emulator(
     """A fresh emulator of the Symbl API, with the SDK pointed at it for this test.
 
     Yields the :class:`~symbl.emulator.Emulator`: its test controls (``requests()``,
-    ``configure()``, ``add_fault()``, ``set_live_transcript()``, ...) are yours to use.
+    ``configure()``, ``add_fault()``, ``set_live_transcript()``, ...) are yours to use, and
+    its ``admin_token`` (``admin_headers``) opens its admin API over HTTP.
     """
     emulator = _symbl_emulator_server
     emulator.reset()

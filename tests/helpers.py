@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import requests
 
 import symbl
 from symbl.emulator import Emulator
@@ -90,6 +91,13 @@ def subprocess_env(emu: Emulator, **extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+def admin_http(emu: Emulator) -> requests.Session:
+    """An HTTP session that sends ``emu``'s admin token, for its admin API."""
+    session = requests.Session()
+    session.headers.update(emu.admin_headers)
+    return session
 
 
 def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01) -> bool:

@@ -17,7 +17,7 @@ import pytest
 
 import symbl
 from symbl._protocol.request import Request
-from symbl.emulator import Emulator
+from symbl.emulator import Emulator, fingerprint
 
 from async_rest_helpers import make_client, run
 
@@ -425,7 +425,7 @@ def test_token_request_is_exactly_as_documented(emu: Emulator) -> None:
     assert generate.json == {
         "type": "application",
         "appId": emu.app_id,
-        "appSecret": emu.app_secret,
+        "appSecret": fingerprint(emu.app_secret),  # the request log keeps no secret
     }
     assert generate.headers["content-type"] == "application/json"
     assert generate.headers["accept"] == "application/json"

@@ -288,6 +288,7 @@ def test_emulator_subcommand_serves(tmp_path: Path) -> None:
         (["process", "x.wav", "--param", "novalue"], "symbl: error: --param takes key=value"),
         (["process", "--workers", "0", "x.wav"], "must be at least 1"),
         (["stream"], "one of the arguments --mic --file is required"),
+        (["stream", "--mic", "--device", " "], "argument --device: give an input device's index"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(emu: Emulator, args: list[str], message: str) -> None:
@@ -342,3 +343,259 @@ def test_progress_is_shown_on_a_terminal(emu: Emulator, tmp_path: Path) -> None:
     assert "call.wav [####################] 100% 0.6/0.6 MB" in progress
     assert "call.wav: in_progress" in progress or "call.wav: scheduled" in progress
     assert result.stdout.splitlines()[-1].split()[-1] == "completed"
+
+
+# -- inputs are checked before anything opens, and errors speak of the command's options ---------
+
+#: An ALSA configuration with no sound card: PortAudio finds no input device.
+NO_SOUND_CARD = "pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n"
+
+
+def no_microphone_env(emu: Emulator, tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "asound.conf"
+    config.write_text(NO_SOUND_CARD)
+    env = {key: value for key, value in subprocess_env(emu).items() if not key.startswith("PULSE_")}
+    return {**env, "ALSA_CONFIG_PATH": str(config)}
+
+
+def assert_refused(emu: Emulator, result: subprocess.CompletedProcess[str], message: str) -> None:
+    """Exit 2 with one line naming the problem, and nothing was sent to the service."""
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"symbl: error: {message}\n"
+    assert result.stdout == ""
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["stream", "--file", "missing.wav"], "missing.wav does not exist"),
+        (["text", "missing.json"], "missing.json does not exist"),
+        (["process", "missing.wav"], "missing.wav does not exist"),
+        (["process", "DATA/meeting.wav", "missing.wav"], "missing.wav does not exist"),
+        (["stream", "--file", "DATA"], "DATA is not a file"),
+        (["text", "DATA"], "DATA is not a file"),
+    ],
+)
+def test_a_missing_file_is_refused_alike_everywhere(
+    emu: Emulator, args: list[str], message: str
+) -> None:
+    args = [arg.replace("DATA", str(DATA)) for arg in args]
+    assert_refused(emu, symbl(emu, *args), message.replace("DATA", str(DATA)))
+
+
+def test_stream_refuses_a_file_that_is_not_wav_before_connecting(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio")
+    result = symbl(emu, "stream", "--file", str(notes))
+    assert_refused(emu, result, f"{notes} is not a PCM WAV file: file does not start with RIFF id")
+
+
+@pytest.mark.parametrize(
+    ("device", "which"),
+    [(None, "the default input device"), ("3", "input device 3")],
+    ids=["default", "index"],
+)
+def test_stream_mic_without_a_microphone_is_refused_before_connecting(
+    emu: Emulator, tmp_path: Path, device: str | None, which: str
+) -> None:
+    args = ["stream", "--mic"] + (["--device", device] if device else [])
+    result = symbl(emu, *args, env=no_microphone_env(emu, tmp_path))
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"symbl: error: cannot record from {which} (")
+    assert line.endswith("there is no microphone. Connect one, or stream a file with --file x.wav")
+    assert emu.requests() == []
+
+
+def test_an_unknown_device_is_named_as_the_option(emu: Emulator, alsa_file_mic) -> None:
+    mic = alsa_file_mic(make_wav_samples())
+    result = symbl(
+        emu, "stream", "--mic", "--device", "no such mic", env={**mic.env, **emu.environ()}
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("symbl: error: cannot record from input device 'no such mic' (")
+    assert mic.device in line
+    assert line.endswith("Choose one with --device N (see: symbl devices)")
+    assert "device=" not in line
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["stream", "--file", "x.wav", "--insights", "question,bogus"],
+            "symbl stream: error: argument --insights: unknown insight type bogus; choose from "
+            "question, action_item, follow_up, topic (see symbl stream --help)",
+        ),
+        (
+            ["stream", "--file", "x.wav", "--device", "1"],
+            "symbl: error: --device goes with --mic, not with --file",
+        ),
+        (
+            ["process", "x.wav", "--param", "fooBar=1"],
+            "symbl: error: --param has an unknown option 'fooBar'; this endpoint takes: ",
+        ),
+        (
+            ["text", "-", "--param", "detectEntities=maybe"],
+            "symbl: error: --param detectEntities must be True or False, not 'maybe'",
+        ),
+        (["call", "pstn", "123"], "symbl: error: the number '123' is not a phone number;"),
+        (
+            ["call", "pstn", "+14155550100", "--dtmf", "12x"],
+            "symbl: error: --dtmf '12x' may only hold",
+        ),
+        (
+            ["process", "ftp://media.example.com/Call.WAV"],
+            "symbl: error: ftp://media.example.com/Call.WAV: the service downloads only "
+            "http:// and https:// URLs, not ftp://",
+        ),
+    ],
+    ids=["insights", "device", "param", "param-value", "number", "dtmf", "ftp"],
+)
+def test_errors_name_the_options_of_the_command(
+    emu: Emulator, tmp_path: Path, args: list[str], message: str
+) -> None:
+    make_wav(tmp_path / "x.wav")
+    result = subprocess.run(
+        [SYMBL, *args],
+        cwd=tmp_path,
+        env=subprocess_env(emu),
+        input=json.dumps(MEETING),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert emu.requests("/v1/") == []
+
+
+NOTHING_HEARD = "symbl: warning: nothing was recognised"
+
+
+def test_stream_tells_when_the_emulator_had_nothing_to_recognise(emu: Emulator) -> None:
+    emu.set_live_transcript(None)
+    result = symbl(emu, "stream", "--file", str(DATA / "meeting.wav"), "--fast")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith(NOTHING_HEARD)]
+    assert warning.startswith(
+        f"{NOTHING_HEARD} in {DATA / 'meeting.wav'}. If "
+        f"{emu.base_url} is the emulator: streams hear only its live transcript"
+    )
+    assert f"curl -X PUT {emu.base_url}/_emulator/live-transcript -H 'X-Emulator" in warning
+    assert "-H 'Content-Type: application/json' -d '" in warning
+    assert "docs/emulator.md" in warning
+    heard = symbl(emu, "stream", "--file", str(DATA / "meeting.wav"), "--fast", "--json")
+    assert NOTHING_HEARD in heard.stderr  # also with --json, on stderr
+    emu.set_live_transcript(sample_transcript())
+    heard = symbl(emu, "stream", "--file", str(DATA / "meeting.wav"), "--fast")
+    assert heard.returncode == 0, heard.stderr
+    assert NOTHING_HEARD not in heard.stderr
+
+
+def test_process_no_wait_does_not_wait_for_the_job(emu: Emulator, tmp_path: Path) -> None:
+    emu.configure(job_queue_seconds=60.0)
+    started = time.monotonic()
+    (row,) = as_json(
+        symbl(emu, "process", str(make_wav(tmp_path / "call.wav")), "--no-wait", "--json")
+    )
+    assert time.monotonic() - started < 10
+    assert row["status"] in ("submitted", "scheduled")
+
+
+@pytest.mark.parametrize("sources", [0, 1, 3], ids=["text", "file", "three-files"])
+def test_ctrl_c_while_waiting_for_jobs_exits_130_at_once(
+    emu: Emulator, tmp_path: Path, sources: int
+) -> None:
+    emu.configure(job_queue_seconds=60.0)
+    files = [str(make_wav(tmp_path / f"call{index}.wav")) for index in range(sources)]
+    process = subprocess.Popen(
+        [SYMBL, "process", *files] if files else [SYMBL, "text", "-"],
+        env=subprocess_env(emu),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(MEETING))
+        process.stdin.close()
+        assert wait_until(
+            lambda: len({request.path for request in emu.requests("/v1/job/")}) == max(1, sources),
+            timeout=20,
+        )
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+        elapsed = time.monotonic() - started
+    finally:
+        process.kill()
+        process.wait(10)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    assert process.returncode == 130
+    assert elapsed < 2.0
+    assert err == "symbl: interrupted\n"
+
+
+# -- scripts/demo -------------------------------------------------------------------------------
+
+#: Stands for a virtual environment's python: records pip commands instead of running them.
+FAKE_PYTHON = """#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
+  echo "$*" >>"$(dirname "$0")/../pip.log"
+  exit 0
+fi
+exec {python} "$@"
+"""
+
+
+def test_scripts_demo_installs_only_what_changed(tmp_path: Path) -> None:
+    """A rerun with nothing changed calls no pip (so it works offline) and starts at once;
+    a changed package file installs again."""
+    root = Path(__file__).resolve().parent.parent
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for name in ("demo", "lib.sh"):
+        shutil.copy(root / "scripts" / name, checkout / "scripts" / name)
+    (checkout / "pyproject.toml").write_text('[project]\nname = "symbl"\n')
+    (checkout / "symbl").mkdir()
+    source = checkout / "symbl" / "__init__.py"
+    source.write_text("VERSION = 1\n")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text(FAKE_PYTHON.format(python=sys.executable))
+    (venv / "bin" / "symbl").write_text('#!/bin/sh\necho "symbl $*"\n')
+    for program in ("python", "symbl"):
+        (venv / "bin" / program).chmod(0o755)
+    pip_log = venv / "pip.log"
+
+    def demo() -> tuple[str, float]:
+        started = time.monotonic()
+        result = subprocess.run(
+            ["bash", str(checkout / "scripts" / "demo"), "--live"],
+            env={**_clean_env(), "SYMBL_VENV": str(venv)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "symbl demo --live\n"
+        return pip_log.read_text() if pip_log.exists() else "", time.monotonic() - started
+
+    installed, _ = demo()
+    assert installed.splitlines() == ["-m pip install -q --disable-pip-version-check .[emulator]"]
+    assert demo()[0] == installed, "nothing changed: no pip"
+    _, elapsed = demo()
+    assert elapsed < 2.0
+    source.write_text("VERSION = 2\n")
+    assert demo()[0].count("pip install") == 2, "a package file changed: installed again"
+    assert demo()[0].count("pip install") == 2

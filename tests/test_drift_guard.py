@@ -2,7 +2,7 @@
 
 The protocol is stated once in ``symbl._protocol``; the SDK checks what it builds with
 ``lenient=False`` and the emulator checks what it receives with ``lenient=True``. One corpus,
-four tables, each extended by adding a row:
+five tables, each extended by adding a row:
 
 - ``SDK_CALLS``: valid calls through the public SDK. Each succeeds against the emulator over
   loopback, every request it made was accepted, and every body it sent passes both checkers.
@@ -11,6 +11,8 @@ four tables, each extended by adding a row:
 - ``SDK_REFUSALS``: invalid arguments to the public SDK: refused before anything is sent.
 - ``LENIENT``: the old official client's forms. The emulator accepts each; the row says whether
   the strict side refuses it, and with which field.
+- ``NOT_JSON``: values JSON cannot carry (NaN, infinities, integers past 2**64). Both checkers
+  refuse each, naming the field; the emulator refuses the body Python writes for it.
 
 Over ``INVALID`` and ``LENIENT`` together: strict accepts => lenient accepts, and lenient
 rejects => strict rejects with the same field. Give each row one fault: with several, the sides
@@ -20,6 +22,7 @@ may name different ones first (the strict side refuses unknown keys before it lo
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -87,7 +90,7 @@ CHANNELS = [
     {"channel": 2, "speaker": {"name": "Bob", "userId": "bob@example.com"}},
 ]
 #: Stands for a live call's id in stop bodies; the sender swaps in a call it started.
-LIVE = "<a live connection>"
+LIVE = "a-live-connection"
 
 # --- building rows --------------------------------------------------------------------------------
 
@@ -154,6 +157,8 @@ def url_body(**options: Any) -> dict[str, Any]:
 
 
 RECOGNITION = "config.speechRecognition"
+FULLWIDTH_PHONE = "+\uff11\uff14\uff11\uff15\uff15\uff15\uff15\uff10\uff11\uff10\uff10"
+ARABIC_TIME = "٢٠٢٠-07-21T16:02:19Z"
 HTML = {"content": "<p>Hi</p>", "contentType": "text/html"}
 YESTERDAY = {"startTime": "yesterday"}
 BACKWARDS = {"startTime": "2020-07-21T16:02:19.01Z", "endTime": "2020-07-21T16:00:00Z"}
@@ -193,6 +198,7 @@ INVALID = [
         ("phone-too-short", pstn(phoneNumber="+1234"), "endpoint.phoneNumber"),
         ("phone-words", pstn(phoneNumber="call me"), "endpoint.phoneNumber"),
         ("phone-arabic-digits", pstn(phoneNumber="+١٤١٥٥٥٥٠١٠٠"), "endpoint.phoneNumber"),
+        ("phone-fullwidth-digits", pstn(phoneNumber=FULLWIDTH_PHONE), "endpoint.phoneNumber"),
         ("pstn-uri", pstn(uri="sip:1@example.com"), "endpoint.uri"),
         ("endpoint-type", call_start({"type": "webrtc"}), "endpoint"),
         ("endpoint-missing", {"operation": "start"}, "endpoint"),
@@ -228,6 +234,11 @@ INVALID = [
         "telephony.stop",  # §5.2: checked before the connection is looked up
         ("no-connection-id", {"operation": "stop"}, "connectionId"),
         ("empty-connection-id", call_stop(connectionId=""), "connectionId"),
+        # The rule of every id in a path (§5.4 puts it in the sockets' paths).
+        ("connection-id-dots", call_stop(connectionId=".."), "connectionId"),
+        ("connection-id-slash", call_stop(connectionId="a/b"), "connectionId"),
+        ("connection-id-space", call_stop(connectionId="a b"), "connectionId"),
+        ("connection-id-number", call_stop(connectionId=5), "connectionId"),
         ("unknown-field", call_stop(reason="done"), "reason"),
         ("actions-string", call_stop(actions="email"), "actions"),
         ("email", call_stop(actions=emails("x")), "actions[0].parameters.emails"),
@@ -242,6 +253,8 @@ INVALID = [
         ("user-without-name", speaker_event(user={"userId": "a"}), "user"),
         ("timestamp-words", speaker_event(timestamp="yesterday"), "timestamp"),
         ("timestamp-no-zone", speaker_event(timestamp="2020-07-21T16:02:19"), "timestamp"),
+        ("timestamp-arabic-digits", speaker_event(timestamp=ARABIC_TIME), "timestamp"),
+        ("timestamp-newline", speaker_event(timestamp="2020-07-21T16:02:19Z\n"), "timestamp"),
         ("unknown-field", speaker_event(room="A"), "room"),
     ),
     *rows(
@@ -334,6 +347,9 @@ INVALID = [
         ("summary", {"enableSummary": "maybe"}, "enableSummary"),
         ("tracker", {"trackers": [{"name": "x"}]}, "trackers[0]"),
         ("unknown", {"colour": "red"}, "colour"),
+        # Whole numbers in ASCII digits only (int("٣") is 3, int("²") an error).
+        ("speaker-count-arabic-digit", {"diarizationSpeakerCount": "٣"}, "diarizationSpeakerCount"),
+        ("speaker-count-superscript", {"diarizationSpeakerCount": "²"}, "diarizationSpeakerCount"),
     ),
 ]
 
@@ -735,6 +751,55 @@ def test_strict_is_never_looser_and_names_the_same_field(area: str, body: Any) -
         assert strict.field == lenient.field, (str(strict), str(lenient))
 
 
+# --- NOT_JSON: values JSON cannot carry ---------------------------------------------------------
+
+TOO_LARGE = 2**70  # past the 2**64 either way that JSON parsers read
+NOT_JSON = [
+    *rows(
+        "telephony.start",
+        ("data-nan", call_start(data={"budget": math.nan}), "data.budget"),
+        ("data-integer", call_start(data={"n": TOO_LARGE}), "data.n"),
+        ("sip-rate-inf", audio_config(sampleRate=math.inf), "endpoint.audioConfig.sampleRate"),
+    ),
+    *rows(
+        "telephony.event_url", ("user-nan", speaker_event(user={**USER, "x": math.nan}), "user.x")
+    ),
+    *rows(
+        "jobs.text",
+        ("metadata-inf", text(metadata={"x": -math.inf}), "metadata.x"),
+        (
+            "payload-nan",
+            text(message(payload={"content": "Hi", "score": math.nan})),
+            "messages[0].payload.score",
+        ),
+    ),
+    *rows("jobs.url", ("metadata-integer", url_body(metadata={"x": -TOO_LARGE}), "metadata.x")),
+]
+PATHS = {
+    "telephony.start": lambda wire: CONNECT,
+    "telephony.event_url": lambda wire: telephony.event_path(wire.start_call()),
+    "jobs.text": lambda wire: "/v1/process/text",
+    "jobs.url": lambda wire: "/v1/process/audio/url",
+}
+
+
+@pytest.mark.parametrize(("area", "body", "expected"), NOT_JSON)
+def test_numbers_json_cannot_carry_are_refused_on_both_sides(
+    wire: Wire, area: str, body: Any, expected: str
+) -> None:
+    for lenient in (False, True):
+        error = refusal(area, body, lenient=lenient)
+        assert error is not None and error.field == expected, (lenient, error)
+    # Python writes such a body (NaN, a 71-bit integer) as text; the emulator refuses it.
+    answer = requests.post(
+        wire.emu.base_url + PATHS[area](wire),
+        data=json.dumps(body),
+        headers={"x-api-key": wire.token, "Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert answer.status_code == 400, answer.text
+
+
 # --- SDK_CALLS: valid calls through the public SDK ------------------------------------------------
 
 
@@ -1078,6 +1143,36 @@ SDK_REFUSALS = [
         lambda: symbl.Audio.process_url(payload=url_body(languageCode=["en-US"])),
         "languageCode",
         id="url-language-list",
+    ),
+    pytest.param(
+        lambda: symbl.Telephony.start_pstn("+١٤١٥٥٥٥٠١٠٠"), "phone_number", id="phone-arabic"
+    ),
+    pytest.param(lambda: symbl.Telephony.stop(".."), "connection_id", id="stop-dots"),
+    pytest.param(
+        lambda: symbl.Conversations.get_messages(".."), "conversation_id", id="messages-dots"
+    ),
+    pytest.param(
+        lambda: symbl.Conversations.delete_conversation(""), "conversation_id", id="delete-empty"
+    ),
+    pytest.param(
+        lambda: symbl.Telephony.start_pstn(PHONE, data={"budget": float("nan")}),
+        r"data\.budget",
+        id="data-nan",
+    ),
+    pytest.param(
+        lambda: symbl.Telephony.start_sip(SIP["uri"], audio_config={"sampleRate": float("inf")}),
+        r"audio_config\.sampleRate",
+        id="sip-rate-inf",
+    ),
+    pytest.param(
+        lambda: symbl.Streaming.start_connection(config={"timezoneOffset": float("nan")}),
+        "timezoneOffset",
+        id="stream-offset-nan",
+    ),
+    pytest.param(
+        lambda: symbl.Text.process(payload=text(metadata={"budget": 2**70})),
+        r"metadata\.budget",
+        id="text-integer-too-large",
     ),
 ]
 

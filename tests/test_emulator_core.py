@@ -11,7 +11,7 @@ import requests
 
 from symbl.emulator import Emulator
 
-from helpers import PYTHON
+from helpers import PYTHON, admin_http
 
 TOKEN_PATH = "/oauth2/token:generate"
 REJECTED = {"message": "Token validation failed for provided token."}
@@ -59,7 +59,12 @@ def test_token_generation_errors(emu: Emulator, body: object, status: int) -> No
 
 
 def test_malformed_json_is_a_400(emu: Emulator) -> None:
-    answer = requests.post(emu.base_url + TOKEN_PATH, data=b"{nope", timeout=5)
+    answer = requests.post(
+        emu.base_url + TOKEN_PATH,
+        data=b"{nope",
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
     assert answer.status_code == 400
     assert "not valid JSON" in answer.json()["message"]
 
@@ -125,16 +130,17 @@ def test_request_log_records_what_was_sent(emu: Emulator) -> None:
 
 def test_admin_api_over_http(emu: Emulator) -> None:
     admin = emu.base_url + "/_emulator"
-    assert requests.get(admin + "/settings", timeout=5).json()["tokenLifetime"] == 86400.0
-    changed = requests.patch(admin + "/settings", json={"tokenLifetime": 5}, timeout=5)
+    http = admin_http(emu)
+    assert http.get(admin + "/settings", timeout=5).json()["tokenLifetime"] == 86400.0
+    changed = http.patch(admin + "/settings", json={"tokenLifetime": 5}, timeout=5)
     assert changed.json()["tokenLifetime"] == 5.0
-    bad = requests.patch(admin + "/settings", json={"tokenLifetime": "soon"}, timeout=5)
+    bad = http.patch(admin + "/settings", json={"tokenLifetime": "soon"}, timeout=5)
     assert bad.status_code == 400
-    unknown = requests.patch(admin + "/settings", json={"colour": 1}, timeout=5)
+    unknown = http.patch(admin + "/settings", json={"colour": 1}, timeout=5)
     assert unknown.status_code == 400 and "unknown setting" in unknown.json()["message"]
 
     assert (
-        requests.post(admin + "/apps", json={"appId": "n", "appSecret": "s"}, timeout=5).status_code
+        http.post(admin + "/apps", json={"appId": "n", "appSecret": "s"}, timeout=5).status_code
         == 201
     )
     generated = requests.post(
@@ -144,35 +150,32 @@ def test_admin_api_over_http(emu: Emulator) -> None:
     )
     assert generated.status_code == 200
 
-    fault = requests.post(
+    fault = http.post(
         admin + "/faults", json={"path": "/v1/x*", "status": 418, "times": 1}, timeout=5
     )
     assert fault.status_code == 201
-    assert len(requests.get(admin + "/faults", timeout=5).json()["faults"]) == 1
+    assert len(http.get(admin + "/faults", timeout=5).json()["faults"]) == 1
     assert (
-        requests.post(admin + "/faults", json={"path": "/", "colour": 1}, timeout=5).status_code
-        == 400
+        http.post(admin + "/faults", json={"path": "/", "colour": 1}, timeout=5).status_code == 400
     )
     token = generated.json()["accessToken"]
     assert (
         requests.get(emu.base_url + "/v1/xyz", headers={"x-api-key": token}, timeout=5).status_code
         == 418
     )
-    assert requests.get(admin + "/faults", timeout=5).json()["faults"] == []
+    assert http.get(admin + "/faults", timeout=5).json()["faults"] == []
 
-    logged = requests.get(admin + "/requests", params={"path": "/v1/xyz"}, timeout=5).json()[
-        "requests"
-    ]
+    logged = http.get(admin + "/requests", params={"path": "/v1/xyz"}, timeout=5).json()["requests"]
     assert [entry["status"] for entry in logged] == [418]
-    assert requests.post(admin + "/tokens:revoke", timeout=5).json()["revoked"] >= 1
+    assert http.post(admin + "/tokens:revoke", timeout=5).json()["revoked"] >= 1
     assert (
         requests.get(emu.base_url + "/v1/xyz", headers={"x-api-key": token}, timeout=5).status_code
         == 401
     )
 
-    assert requests.post(admin + "/reset", timeout=5).status_code == 200
+    assert http.post(admin + "/reset", timeout=5).status_code == 200
     assert emu.requests() == []
-    assert requests.get(admin + "/settings", timeout=5).json()["tokenLifetime"] == 86400.0
+    assert http.get(admin + "/settings", timeout=5).json()["tokenLifetime"] == 86400.0
     assert (
         requests.post(
             emu.base_url + TOKEN_PATH,
@@ -185,7 +188,7 @@ def test_admin_api_over_http(emu: Emulator) -> None:
 
 def test_admin_requests_are_not_logged_and_never_faulted(emu: Emulator) -> None:
     emu.add_fault(path="*", status=500)
-    assert requests.get(emu.base_url + "/_emulator/settings", timeout=5).status_code == 200
+    assert admin_http(emu).get(emu.base_url + "/_emulator/settings", timeout=5).status_code == 200
     assert emu.requests("/_emulator") == []
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 import symbl
 from symbl._live import interrupts
@@ -18,7 +17,7 @@ from symbl._protocol import streaming
 from symbl._transport.websocket import Lifecycle, State
 from symbl.emulator import Emulator
 
-from helpers import LIVE_SCRIPT, make_wav, sdk_threads, wait_until
+from helpers import LIVE_SCRIPT, admin_http, make_wav, sdk_threads, wait_until
 
 STREAMING = "/v1/streaming/"
 SUBSCRIBE = "/session/subscribe/"
@@ -122,11 +121,12 @@ def test_the_emulator_closes_sockets_with_a_code_over_http(calls: Emulator) -> N
     errors: list[BaseException] = []
     subscribed_call(calls, {"error": errors.append})
     url = calls.base_url + "/_emulator/websockets:close"
-    assert requests.post(url, json={"path": STREAMING}, timeout=5).json() == {"closed": 0}
+    http = admin_http(calls)
+    assert http.post(url, json={"path": STREAMING}, timeout=5).json() == {"closed": 0}
     for bad in ({"code": 1006}, {"code": "1011"}, {"code": 999}, {"reason": 3}, {"x": 1}):
-        answer = requests.post(url, json=bad, timeout=5)
+        answer = http.post(url, json=bad, timeout=5)
         assert answer.status_code == 400, bad
-    closed = requests.post(url, json={"path": SUBSCRIBE, "code": 4000, "reason": "bye"}, timeout=5)
+    closed = http.post(url, json={"path": SUBSCRIBE, "code": 4000, "reason": "bye"}, timeout=5)
     assert closed.json() == {"closed": 1}
     assert wait_until(lambda: errors, timeout=5)
     assert "4000" in str(errors[0]) and "bye" in str(errors[0])

@@ -9,7 +9,12 @@ synchronous wrappers would leave an event-loop thread behind in the test process
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
+import os
+import re
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +78,66 @@ def data_of(cell: Any, mime: str) -> str:
     return "".join(o.data.get(mime, "") for o in cell.outputs if "data" in o)
 
 
-def test_committed_notebook_has_no_outputs() -> None:
+#: What changes from one run of the notebook to the next: job and connection ids (UUIDs),
+#: wall-clock times (ISO-8601, or as the tables show them) and the emulator's port.
+VOLATILE = [
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
+    (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
+    (re.compile(r"\b0x[0-9a-f]{6,}\b"), "0x<address>"),
+]
+#: Text that must not be in a committed output: this machine's paths, and credentials.
+SECRETS = ("emulator-app-secret", "Bearer ", "x-api-key", "accessToken", "appSecret")
+
+
+def normalized(text: str) -> str:
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def shown(cell: Any) -> dict[str, Any]:
+    """What a code cell shows, as text, with the volatile parts normalized: what it printed
+    (however the kernel split it into stream outputs) and its results and displays, in order."""
+    streams = {
+        name: normalized("".join(o.text for o in cell.outputs if o.get("name") == name))
+        for name in ("stdout", "stderr")
+    }
+    data = [
+        {mime: normalized(value) for mime, value in o.data.items() if mime.startswith("text/")}
+        for o in cell.outputs
+        if o.output_type in ("execute_result", "display_data")
+    ]
+    return {**streams, "data": data}
+
+
+def machine_paths() -> list[str]:
+    """Absolute paths of this machine that could leak into outputs."""
+    paths = {str(NOTEBOOK.parent.parent), sys.prefix, sys.base_prefix, tempfile.gettempdir()}
+    paths |= {str(Path.home()), os.path.expanduser("~" + getpass.getuser())}
+    paths |= {"/home/", "/root", "/Users/", "/tmp/", "C:\\"}
+    return sorted(path for path in paths if len(path) > 1)
+
+
+def test_committed_notebook_has_clean_outputs() -> None:
+    """The notebook is committed executed: every code cell ran once, in order, and what it
+    shows is free of errors, warnings, this machine's paths and credentials."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    assert code
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        assert cell.outputs, f"no output: {cell.source!r}"
+        assert "execution" not in cell.metadata  # no timings of the run
+        assert [o.output_type for o in cell.outputs if o.output_type == "error"] == []
+        texts = shown(cell)
+        assert texts["stderr"] == "", f"{cell.source!r} wrote to stderr: {texts['stderr']}"
+        text = json.dumps(cell.outputs)
+        for leak in (*machine_paths(), *SECRETS):
+            assert leak not in text, f"{leak!r} in the outputs of {cell.source!r}"
+    # The metadata names the kernel only, not the Python of the machine that ran it.
+    assert notebook.metadata.get("language_info") == {"name": "python"}
 
 
 def test_notebook_runs_in_a_kernel(kernel_name: str, tmp_path: Path) -> None:
@@ -124,6 +184,15 @@ def test_notebook_runs_in_a_kernel(kernel_name: str, tmp_path: Path) -> None:
 
     # The kernel still runs cells afterwards, and nothing of the SDK is left running in it.
     assert stdout_of(notebook.cells[-1]).strip() == "[]"
+
+    # The committed outputs are those of this run (but for ids, times and the port): after a
+    # change to the notebook or to what it shows, run scripts/refresh-notebook.
+    committed = nbformat.read(NOTEBOOK, as_version=4)
+    executed = [shown(c) for c in notebook.cells[:-1] if c.cell_type == "code"]
+    expected = [shown(c) for c in committed.cells if c.cell_type == "code"]
+    assert executed == expected, (
+        "the committed outputs are out of date: run scripts/refresh-notebook"
+    )
 
 
 STREAM_FOREVER = """

@@ -396,3 +396,103 @@ def test_a_stalled_write_does_not_hold_the_signal_past_the_budget(
         assert child.stdout[1:3] == ["interrupted after []\n", "stop sent\n"]
     else:
         assert "stop sent\n" not in child.stdout  # the lock never came free
+
+
+# -- async jobs followed in the background ------------------------------------------------------
+
+SUBMIT = textwrap.dedent(
+    """\
+    import symbl
+    conversation = symbl.Text.process(
+        payload={"messages": [{"payload": {"content": "Can you send the report?"}}]}, wait=False
+    )
+    """
+)
+#: Registers callbacks, says so, then ends (or, with {rest}, goes on doing something else).
+WITH_CALLBACKS = SUBMIT + textwrap.dedent(
+    """\
+    conversation.on_complete(lambda c: print("completed", flush=True))
+    conversation.on_error(lambda c: print("failed", c.error, flush=True))
+    print("submitted", flush=True)
+    """
+)
+
+
+@pytest.fixture
+def slow_jobs(emu: Emulator) -> Emulator:
+    """Jobs that stay scheduled for a minute."""
+    emu.configure(job_queue_seconds=60.0, job_processing_seconds=0.1)
+    return emu
+
+
+def test_a_pending_job_without_callbacks_does_not_keep_the_program_alive(
+    slow_jobs: Emulator, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [PYTHON, str(script(tmp_path, SUBMIT + "print('submitted', flush=True)\n"))],
+        env=subprocess_env(slow_jobs),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert time.monotonic() - started < 5  # not the job's minute
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == "submitted\nthreads at exit: ['MainThread']\n"
+
+
+def test_callbacks_registered_by_a_script_that_ends_still_run(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.configure(job_queue_seconds=1.0, job_processing_seconds=0.5)
+    started = time.monotonic()
+    result = subprocess.run(
+        [PYTHON, str(script(tmp_path, WITH_CALLBACKS))],
+        env=subprocess_env(emu),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert time.monotonic() - started > 1.5  # the job was waited for
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == "submitted\ncompleted\nthreads at exit: ['MainThread']\n"
+
+
+def test_ctrl_c_while_the_program_waits_for_job_callbacks_at_exit(
+    slow_jobs: Emulator, tmp_path: Path
+) -> None:
+    """The program's code has finished; Python waits for the job with callbacks. Ctrl+C ends
+    it as an uncaught KeyboardInterrupt would, without Python's "Exception ignored" report."""
+    child = Child(script(tmp_path, WITH_CALLBACKS), subprocess_env(slow_jobs))
+    try:
+        assert child.wait_for_line("submitted")
+        time.sleep(0.5)  # the script has ended; Python waits for the job
+        assert child.process.poll() is None
+        elapsed = child.signal(signal.SIGINT)
+    finally:
+        child.kill()
+    assert elapsed < 2.0
+    assert child.process.returncode == -signal.SIGINT
+    assert child.stderr == ""
+    assert child.stdout == ["submitted\n", "threads at exit: ['MainThread']\n"]  # no callback ran
+
+
+def test_ctrl_c_in_the_program_does_not_wait_for_job_callbacks(
+    slow_jobs: Emulator, tmp_path: Path
+) -> None:
+    child = Child(
+        script(tmp_path, WITH_CALLBACKS + "import time\ntime.sleep(60)\n"),
+        subprocess_env(slow_jobs),
+    )
+    try:
+        assert child.wait_for_line("submitted")
+        time.sleep(0.3)
+        elapsed = child.signal(signal.SIGINT)
+    finally:
+        child.kill()
+    assert elapsed < 2.0
+    assert child.process.returncode == -signal.SIGINT
+    assert_interrupt_report(child, "time.sleep(60)")
+    assert child.stdout == ["submitted\n", "threads at exit: ['MainThread']\n"]

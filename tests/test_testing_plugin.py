@@ -47,6 +47,15 @@ USER_TESTS = textwrap.dedent(
             assert error.message == "down"
         else:
             raise AssertionError("expected an InternalServerError")
+
+
+    def test_the_admin_api_over_http_with_the_fixtures_token(symbl_emulator):
+        import requests
+
+        url = symbl_emulator.base_url + "/_emulator/settings"
+        assert requests.get(url, timeout=5).status_code == 401
+        answer = requests.get(url, headers=symbl_emulator.admin_headers, timeout=5)
+        assert answer.json()["tokenLifetime"] == 86400.0
     """
 )
 
@@ -64,4 +73,4 @@ def test_the_plugin_fixture_in_a_users_test_suite(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout

@@ -14,17 +14,20 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 from symbl import errors
 from symbl._models.objects import SymblObject
+from symbl._protocol.streaming import INSIGHT_TYPES
 from symbl._resources.conversations import Conversation
 from symbl._version import __version__
+from symbl.emulator.options import add_arguments as add_emulator_arguments
 
+from . import inputs
 from . import views as _views
 from .terminal import Spinner, UploadBar, table
+from .workers import map_concurrently
 
 EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 3, 130
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov"}
@@ -42,6 +45,12 @@ MEDIA_SUFFIXES = VIDEO_SUFFIXES | {
     ".ogg",
     ".opus",
     ".wma",
+}
+#: What ``symbl call`` calls the arguments the SDK's messages name.
+CALL_TERMS = {
+    "phone_number": "the number",
+    "dtmf": "--dtmf",
+    r"actions\[0\]\.parameters\.emails": "--email",
 }
 CONVERSATION_VIEWS = (
     "messages",
@@ -174,12 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     source = stream.add_mutually_exclusive_group(required=True)
     source.add_argument("--mic", action="store_true", help="stream the microphone")
     source.add_argument("--file", type=Path, metavar="x.wav", help="stream a WAV file")
-    stream.add_argument("--device", help="input device index or name (see: symbl devices)")
+    stream.add_argument(
+        "--device", type=inputs.device, help="input device index or name (see: symbl devices)"
+    )
     stream.add_argument("--fast", action="store_true", help="send the file as fast as allowed")
     stream.add_argument(
         "--insights",
+        type=inputs.insight_types,
         default="question,action_item",
-        help="insight types to receive (default question,action_item)",
+        help="insight types to receive, comma-separated: "
+        + ",".join(INSIGHT_TYPES)
+        + " (default question,action_item)",
     )
     stream.set_defaults(run=run_stream)
 
@@ -204,12 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         kind.set_defaults(run=run_call)
 
-    emulator = commands.add_parser("emulator", help="serve the local emulator of the API")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8080)
-    emulator.add_argument("--app-id")
-    emulator.add_argument("--app-secret")
-    emulator.add_argument("--token-lifetime", type=float)
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the local emulator of the API",
+        description="Serve a local emulator of the Symbl API (the same as python -m "
+        "symbl.emulator): it prints its address and admin token, then logs each request.",
+    )
+    add_emulator_arguments(emulator)
     emulator.set_defaults(run=run_emulator, debug=False)
     return parser
 
@@ -238,7 +253,7 @@ def run_process(args: argparse.Namespace) -> int:
         )
         resource = symbl.Video if video else symbl.Audio
         try:
-            if source.startswith(("http://", "https://")):
+            if inputs.web_url(source):
                 conversation = resource.process_url(source, wait=False, parameters=parameters)
             else:
                 bar = UploadBar(Path(source).name) if single else None
@@ -251,8 +266,8 @@ def run_process(args: argparse.Namespace) -> int:
             return {"source": source, "error": str(exc)}
         return {"source": source, **job_summary(conversation)}
 
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        results = list(pool.map(submit, sources))
+    with inputs.option_terms(inputs.param_terms(parameters)):
+        results = map_concurrently(submit, sources, args.workers)
     show(
         args,
         results,
@@ -274,16 +289,22 @@ def run_text(args: argparse.Namespace) -> int:
     """``symbl text``: submit a text conversation from a file or stdin."""
     import symbl
 
-    raw = sys.stdin.read() if args.source == "-" else Path(args.source).read_text(encoding="utf-8")
+    parameters = parse_params(args.param)
+    source = "stdin" if args.source == "-" else args.source
+    path = None if args.source == "-" else inputs.require_file(args.source)
     try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise errors.InvalidArgumentError(f"{args.source} is not JSON: {exc}") from exc
+        payload = json.loads(sys.stdin.read() if path is None else path.read_bytes())
+    except ValueError as exc:  # also bytes that are not UTF-8 text
+        raise errors.InvalidArgumentError(f"{source} is not JSON: {exc}") from exc
     if isinstance(payload, list):
         payload = {"messages": payload}
-    conversation = symbl.Text.process(
-        payload=payload, wait=False, parameters=parse_params(args.param)
-    )
+    if not isinstance(payload, dict) or "messages" not in payload:
+        raise errors.InvalidArgumentError(
+            f'{source} holds neither a Text API payload ({{"messages": [...]}}) nor a list '
+            "of messages"
+        )
+    with inputs.option_terms(inputs.param_terms(parameters)):
+        conversation = symbl.Text.process(payload=payload, wait=False, parameters=parameters)
     if not args.no_wait:
         wait_for(conversation, "text")
     result = job_summary(conversation)
@@ -321,8 +342,13 @@ def run_stream(args: argparse.Namespace) -> int:
     """``symbl stream``: the microphone or a WAV file, printing results live."""
     import symbl
 
-    insight_types = [kind for kind in args.insights.split(",") if kind]
-    connection = symbl.Streaming.start_connection(insight_types=insight_types)
+    if args.mic:
+        inputs.check_microphone(args.device)
+    elif args.device is not None:
+        raise errors.InvalidArgumentError("--device goes with --mic, not with --file")
+    else:
+        inputs.check_wav(args.file)
+    connection = symbl.Streaming.start_connection(insight_types=args.insights)
     printer = _views.LivePrinter(as_json=args.json)
     connection.subscribe(printer.streaming_callbacks())
     conversation_id = (
@@ -332,12 +358,15 @@ def run_stream(args: argparse.Namespace) -> int:
         print(f"streaming; conversation {conversation_id} (Ctrl+C to stop)", file=sys.stderr)
     try:
         if args.mic:
-            device = int(args.device) if args.device and args.device.isdigit() else args.device
-            connection.send_audio_from_mic(device=device)
+            connection.send_audio_from_mic(device=args.device)
         else:
             connection.send_audio_from_file(args.file, realtime=not args.fast)
     finally:
         connection.stop()
+    if not printer.heard:
+        base_url = connection.conversation.client.base_url if connection.conversation else None
+        source = "the microphone" if args.mic else str(args.file)
+        print(f"symbl: warning: {inputs.nothing_heard(base_url, source)}", file=sys.stderr)
     if not args.json:
         print(f"conversation {conversation_id}", file=sys.stderr)
     return 0
@@ -366,10 +395,11 @@ def run_call(args: argparse.Namespace) -> int:
 
     email = {"invokeOn": "stop", "name": "sendSummaryEmail", "parameters": {"emails": args.email}}
     actions = [email] if args.email else None
-    if args.kind == "pstn":
-        connection = symbl.Telephony.start_pstn(args.number, dtmf=args.dtmf, actions=actions)
-    else:
-        connection = symbl.Telephony.start_sip(args.uri, actions=actions)
+    with inputs.option_terms(CALL_TERMS):
+        if args.kind == "pstn":
+            connection = symbl.Telephony.start_pstn(args.number, dtmf=args.dtmf, actions=actions)
+        else:
+            connection = symbl.Telephony.start_sip(args.uri, actions=actions)
     if not args.json:
         print(
             f"call started; connection {connection.connectionId}, conversation "
@@ -389,20 +419,10 @@ def run_call(args: argparse.Namespace) -> int:
 def run_emulator(args: argparse.Namespace) -> int:
     """``symbl emulator``: the same as ``python -m symbl.emulator``."""
     try:
-        from symbl.emulator.__main__ import main as serve
-    except ImportError as exc:
-        raise errors.ConfigurationError(
-            f"the emulator needs its extra: pip install 'symbl[emulator]' ({exc})"
-        ) from exc
-    argv = ["--host", args.host, "--port", str(args.port)]
-    for flag, value in (
-        ("--app-id", args.app_id),
-        ("--app-secret", args.app_secret),
-        ("--token-lifetime", args.token_lifetime),
-    ):
-        if value is not None:
-            argv += [flag, str(value)]
-    return serve(argv)
+        from symbl.emulator.__main__ import serve
+    except ImportError as exc:  # the message says what to install
+        raise errors.ConfigurationError(str(exc)) from exc
+    return serve(args, "symbl emulator")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -423,11 +443,20 @@ def parse_params(items: Sequence[str]) -> dict[str, Any]:
 
 
 def expand_sources(sources: Sequence[str]) -> list[str]:
-    """Files and URLs as given; folders replaced by the media files in them."""
+    """Files and URLs as given; folders replaced by the media files in them.
+
+    Raises:
+        InvalidArgumentError: a file that does not exist, or a URL of a scheme other than
+            http(s), before anything is sent.
+    """
     expanded: list[str] = []
     for source in sources:
+        if inputs.web_url(source):
+            expanded.append(source)
+            continue
         path = Path(source)
-        if source.startswith(("http://", "https://")) or not path.is_dir():
+        if not path.is_dir():
+            inputs.require_file(source)
             expanded.append(source)
             continue
         found = sorted(

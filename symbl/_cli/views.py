@@ -66,21 +66,24 @@ class LivePrinter:
     """Callbacks that print live events: readable lines, or one JSON object per line.
 
     On a terminal, interim transcription is shown on one line that the final text replaces.
+    ``heard`` tells whether a stream brought any final message (``message_response``).
     """
 
     def __init__(self, as_json: bool, stream: IO[str] = sys.stdout) -> None:
         self._json = as_json
         self._stream = stream
         self._interim = not as_json and interactive(stream)
+        self.heard = False
 
     def streaming_callbacks(self) -> dict[str, Callable[[Any], None]]:
         """For ``StreamingConnection.subscribe``."""
         if self._json:
-            return dict.fromkeys(
-                ("message", "message_response", "insight_response", "topic_response"),
-                self._print_json,
+            callbacks = dict.fromkeys(
+                ("message", "insight_response", "topic_response"), self._print_json
             )
-        return {"message": self._recognition, "insight_response": self._insights}
+        else:
+            callbacks = {"message": self._recognition, "insight_response": self._insights}
+        return {**callbacks, "message_response": self._message_response}
 
     def telephony_callbacks(self) -> dict[str, Callable[[Any], None]]:
         """For ``Connection.subscribe``."""
@@ -96,6 +99,11 @@ class LivePrinter:
                 self._print_json,
             )
         return {"transcript_response": self._transcript, "insight_response": self._insights}
+
+    def _message_response(self, event: Any) -> None:
+        self.heard = True
+        if self._json:
+            self._print_json(event)
 
     def _print_json(self, event: Any) -> None:
         self._stream.write(json.dumps(event) + "\n")

@@ -37,6 +37,7 @@ import contextlib
 import functools
 import logging
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -147,7 +148,7 @@ class AsyncLiveConnection:
         self._receiving: asyncio.Future[Any] | None = None  # the pending socket.receive()
         self._wakeup: asyncio.Future[None] | None = None  # resolved to wake a waiting reader
         # Events of the connection itself, delivered by the reader in order with the others.
-        self._notices: list[tuple[str, Any]] = []
+        self._notices: deque[tuple[str, Any]] = deque()
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
         #: Whether the connection is between two sockets after an abnormal end.
         self.reconnecting = False
@@ -561,7 +562,7 @@ class AsyncLiveConnection:
     async def _deliver_pending(self) -> None:
         """The connection's own events, then the replay a first subscription waits for."""
         while self._notices:
-            name, payload = self._notices.pop(0)
+            name, payload = self._notices.popleft()
             if name == ERROR_EVENT:
                 await self._dispatcher.report_async(payload)
             else:

@@ -15,6 +15,7 @@ flat memory and gives exactly the audio that converting it whole would.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 import wave
@@ -23,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Union
 
+from symbl._protocol.checks import shown
 from symbl._protocol.streaming import MAX_FRAME_BYTES
 from symbl.errors import AudioDeviceError, InvalidArgumentError
 
@@ -68,6 +70,10 @@ def to_linear16(data: AudioData) -> bytes:
             "(data[:, 0]) or mix them down (data.mean(axis=1))"
         )
     if np.issubdtype(samples.dtype, np.floating):
+        if not np.isfinite(samples).all():
+            raise InvalidArgumentError(
+                "audio samples must be finite numbers; this array has NaN or inf"
+            )
         samples = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
     elif samples.dtype == np.int16:
         samples = samples.astype("<i2", copy=False)
@@ -197,18 +203,26 @@ class WavFile:
     """
 
     def __init__(self, path: str | Path, sample_rate: int, block_seconds: float = 0.5) -> None:
+        given = os.fspath(path) if isinstance(path, os.PathLike) else path
+        if not isinstance(given, str) or not given:
+            raise InvalidArgumentError(f"path must be the path of a WAV file, not {shown(path)}")
         self.path = path
         self.sample_rate = sample_rate
         try:
-            self._reader = wave.open(str(path), "rb")  # noqa: SIM115 (closed by close())
+            self._reader = wave.open(given, "rb")  # noqa: SIM115 (closed by close())
         except FileNotFoundError:
-            raise InvalidArgumentError(f"{path} does not exist") from None
+            raise InvalidArgumentError(f"{given} does not exist") from None
         except IsADirectoryError:
-            raise InvalidArgumentError(f"{path} is a directory, not a WAV file") from None
-        except (wave.Error, EOFError) as exc:
-            raise InvalidArgumentError(f"{path} is not a PCM WAV file: {exc}") from exc
+            raise InvalidArgumentError(f"{given} is a directory, not a WAV file") from None
+        except (wave.Error, EOFError, RuntimeError) as exc:
+            # wave raises a bare RuntimeError for a chunk whose size points past the file.
+            raise InvalidArgumentError(
+                f"{given} is not a PCM WAV file: {exc or 'a chunk runs past the end'}"
+            ) from exc
         except OSError as exc:
-            raise InvalidArgumentError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            raise InvalidArgumentError(f"cannot read {given}: {exc.strerror or exc}") from exc
+        except ValueError as exc:  # a NUL character in the path
+            raise InvalidArgumentError(f"{shown(given)} is not a usable path: {exc}") from None
         self.width = self._reader.getsampwidth()
         self.channels = self._reader.getnchannels()
         self.rate = self._reader.getframerate()
@@ -335,6 +349,9 @@ class Microphone:
         device: a device index or name; the system default input when None.
         block_seconds: seconds per block (each block is one websocket frame).
         queue_seconds: how much audio may wait for the sender.
+
+    Raises:
+        InvalidArgumentError: ``device`` is not None, an index from 0 up or a name.
     """
 
     def __init__(
@@ -344,6 +361,12 @@ class Microphone:
         block_seconds: float = 0.1,
         queue_seconds: float = 10.0,
     ) -> None:
+        index = isinstance(device, int) and not isinstance(device, bool) and 0 <= device < 2**31
+        if not (device is None or index or (isinstance(device, str) and device.strip())):
+            raise InvalidArgumentError(
+                "device must be an input device's index or name (see "
+                f"symbl.audio.input_devices()), or None for the default, not {shown(device)}"
+            )
         self.sample_rate = sample_rate
         self.device = device
         self.blocksize = max(1, min(int(sample_rate * block_seconds), MAX_FRAME_BYTES // 2))
@@ -439,6 +462,6 @@ def _no_device(device: int | str | None, exc: Exception) -> str:
         names = [f"{entry['index']}: {entry['name']}" for entry in input_devices()]
     except AudioDeviceError:
         names = []
-    which = "no default input device" if device is None else f"no input device {device!r}"
+    which = "no default input device" if device is None else f"no input device {shown(device)}"
     available = "; ".join(names) if names else "none (connect a microphone)"
     return f"{which} ({exc}). Input devices: {available}. Choose one with device=N"

@@ -29,6 +29,7 @@ from typing import Any, Callable, cast
 
 from symbl._models.objects import SymblObject
 from symbl._protocol import frames
+from symbl._protocol.checks import shown
 from symbl._protocol.errors import ProtocolError
 from symbl.errors import InvalidArgumentError, StreamingError, SymblError
 
@@ -90,13 +91,13 @@ class EventDispatcher:
         for name, callback in events.items():
             if name not in self.events:
                 raise InvalidArgumentError(
-                    f"{self._kind}s do not emit {name!r}; subscribe to one of: "
+                    f"{self._kind}s do not emit {shown(name)}; subscribe to one of: "
                     + ", ".join(self.events)
                 )
             if not callable(callback):
                 raise InvalidArgumentError(
                     f"the callback for {name!r} must be callable (a function or lambda), "
-                    f"not {callback!r}"
+                    f"not {shown(callback)}"
                 )
             if not self._awaits and inspect.iscoroutinefunction(callback):
                 raise InvalidArgumentError(

@@ -55,7 +55,7 @@ import threading
 import time
 import weakref
 from types import FrameType, TracebackType
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NoReturn, Protocol
 
 logger = logging.getLogger("symbl")
 
@@ -210,9 +210,8 @@ def _handle(frame: FrameType | None) -> None:
     if signum == signal.SIGINT and not _exiting and not _program_finished(frame):
         _raise_interrupt(signum, frame)
     if signum == signal.SIGINT and not _exiting:
-        # Nothing left to interrupt: end as Python ends after an uncaught KeyboardInterrupt.
-        atexit._run_exitfuncs()
-    _die(signum)
+        end_interrupted()  # nothing left to interrupt
+    die(signum)
 
 
 def _returned(frame: FrameType, event: str, arg: Any) -> None:
@@ -295,7 +294,18 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
         raise
 
 
-def _die(signum: int) -> None:
+def end_interrupted() -> NoReturn:
+    """End the program as Python ends it after an uncaught ``KeyboardInterrupt``: the exit hooks
+    run, output is flushed, and the process is killed by SIGINT (status 130 in a shell).
+
+    For a Ctrl+C that comes once the program's code has finished, while Python waits for
+    threads before it exits: there is no code left to raise the interrupt into.
+    """
+    atexit._run_exitfuncs()
+    die(signal.SIGINT)
+
+
+def die(signum: int) -> NoReturn:
     """End the process the way the signal's default action does, output flushed first."""
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -373,7 +383,7 @@ def _at_exit() -> None:
             if held is not None:
                 pending = _stronger(pending, held)
             if pending is not None:
-                _die(pending)
+                die(pending)
 
 
 def _start_stoppers(deadline: float) -> list[threading.Thread]:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .checks import field, no_unknown, require_object
+from .checks import check_json, field, key_names, no_unknown, require_object, shown
 from .errors import ProtocolError
 from .names import camel_case
 from .options import boolean, query_value
@@ -80,7 +80,9 @@ def reading(
     """
     query = {}
     for given, value in (flags or {}).items():
-        flag = camel_case(str(given))
+        if not isinstance(given, str):
+            raise ProtocolError(f"{where} has a key that is not a string: {shown(given)}", where)
+        flag = camel_case(given)
         if name == "topics" and flag == TOPIC_VOCABULARY:
             query[flag] = query_value(check_topic_vocabulary(value))
         else:
@@ -191,15 +193,16 @@ def check_member_update(
         ProtocolError: no ``name``, unknown fields, or an ``id`` other than ``member_id``.
     """
     body = require_object(body, where, "{'name': 'John'}")
-    unknown = sorted(str(key) for key in body if key not in MEMBER_FIELDS)
+    unknown = key_names(key for key in body if key not in MEMBER_FIELDS)
     if unknown:
         raise ProtocolError(f"{where} can only take id, name, email; not {unknown}", unknown[0])
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         raise ProtocolError(f"{where} needs a non-empty 'name'", "name")
     if "email" in body and not isinstance(body["email"], str):
         raise ProtocolError(f"{where}: 'email' must be a string", "email")
-    if str(body.get("id", member_id)) != member_id:
-        raise ProtocolError(f"'id' {body['id']!r} differs from the member id {member_id!r}", "id")
+    given = body.get("id", member_id)
+    if not isinstance(given, str) or given != member_id:
+        raise ProtocolError(f"'id' {shown(given)} differs from the member id {member_id!r}", "id")
     return dict(body)
 
 
@@ -217,6 +220,7 @@ def check_speaker_events(body: Any, where: str = "the request") -> dict[str, Any
         raise ProtocolError("speakerEvents must be a non-empty list", "speakerEvents")
     for index, event in enumerate(events):
         _check_speaker_event(event, field("speakerEvents", index))
+        check_json(event, field("speakerEvents", index))
     return {"speakerEvents": [dict(event) for event in events]}
 
 

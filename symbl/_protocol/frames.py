@@ -7,6 +7,7 @@ import ast
 import json
 from typing import Any, Callable
 
+from .checks import shown
 from .errors import ProtocolError
 
 #: The application-level keep-alive of the JS client, and the service's answer.
@@ -58,7 +59,7 @@ def check_close_reason(reason: object) -> str:
         ProtocolError: not a string, or too long.
     """
     if not isinstance(reason, str):
-        raise ProtocolError(f"a close reason must be a string, not {reason!r}", "reason")
+        raise ProtocolError(f"a close reason must be a string, not {shown(reason)}", "reason")
     if len(reason.encode("utf-8")) > MAX_CLOSE_REASON_BYTES:
         raise ProtocolError(
             f"a close reason holds at most {MAX_CLOSE_REASON_BYTES} bytes of UTF-8", "reason"

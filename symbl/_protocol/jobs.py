@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .checks import field
+from .checks import check_json, field, key_names
 from .errors import ProtocolError
 from .options import parse_timestamp, to_query
 from .request import Request, segment
@@ -113,7 +113,9 @@ def _check_message(message: Any, where: str) -> dict[str, Any]:
         raise ProtocolError(f"{where} must be an object", where)
     unknown = set(message) - MESSAGE_FIELDS
     if unknown:
-        raise ProtocolError(f"{where} takes payload, from, duration; not {sorted(unknown)}", where)
+        raise ProtocolError(
+            f"{where} takes payload, from, duration; not {key_names(unknown)}", where
+        )
     content = message.get("payload")
     if (
         not isinstance(content, Mapping)
@@ -146,4 +148,5 @@ def _check_message(message: Any, where: str) -> dict[str, Any]:
         }
         if len(times) == 2 and times["endTime"] < times["startTime"]:
             raise ProtocolError(f"{where}.duration ends before it starts", f"{where}.duration")
+    check_json(message, where)
     return dict(message)

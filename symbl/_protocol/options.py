@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from .checks import non_empty_string
+from .checks import check_json, key_names, non_empty_string, shown
 from .errors import ProtocolError
 from .names import camel_case
 
@@ -58,12 +58,12 @@ def boolean(name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise ProtocolError(f"{name} must be True or False, not {value!r}", name)
+    raise ProtocolError(f"{name} must be True or False, not {shown(value)}", name)
 
 
 def _number(low: float, high: float) -> Check:
     def check(name: str, value: Any) -> float:
-        if isinstance(value, str):
+        if isinstance(value, str) and value.isascii():
             with contextlib.suppress(ValueError):
                 value = float(value)
         if (
@@ -72,7 +72,7 @@ def _number(low: float, high: float) -> Check:
             or not low <= value <= high
         ):
             raise ProtocolError(
-                f"{name} must be a number from {low} to {high}, not {value!r}",
+                f"{name} must be a number from {low} to {high}, not {shown(value)}",
                 name,
             )
         return value
@@ -81,17 +81,21 @@ def _number(low: float, high: float) -> Check:
 
 
 def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ProtocolError(f"{name} must be a whole number of at least 1, not {value!r}", name)
+        raise ProtocolError(
+            f"{name} must be a whole number of at least 1, not {shown(value)}", name
+        )
     return value
 
 
 def _choice(*allowed: str) -> Check:
     def check(name: str, value: Any) -> str:
         if value not in allowed:
-            raise ProtocolError(f"{name} must be one of {', '.join(allowed)}; got {value!r}", name)
+            raise ProtocolError(
+                f"{name} must be one of {', '.join(allowed)}; got {shown(value)}", name
+            )
         return str(value)
 
     return check
@@ -105,7 +109,7 @@ def is_language(value: Any) -> bool:
 def _language(name: str, value: Any) -> str:
     if not is_language(value):
         raise ProtocolError(
-            f"{name} {value!r} is not a supported language; use one of "
+            f"{name} {shown(value)} is not a supported language; use one of "
             + ", ".join(sorted(LANGUAGE_CODES)),
             name,
         )
@@ -116,13 +120,13 @@ def check_url(name: str, value: Any) -> str:
     """Check an absolute http(s) URL."""
     parts = urlsplit(non_empty_string(name, value))
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ProtocolError(f"{name} must be an absolute http(s) URL, not {value!r}", name)
+        raise ProtocolError(f"{name} must be an absolute http(s) URL, not {shown(value)}", name)
     return str(value)
 
 
 def non_empty_strings(name: str, value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)) or not value:
-        raise ProtocolError(f"{name} must be a non-empty list of strings, not {value!r}", name)
+        raise ProtocolError(f"{name} must be a non-empty list of strings, not {shown(value)}", name)
     return [non_empty_string(f"{name}[{index}]", item) for index, item in enumerate(value)]
 
 
@@ -135,9 +139,9 @@ def _records(
     for index, item in enumerate(value):
         where = f"{name}[{index}]"
         if not isinstance(item, Mapping):
-            raise ProtocolError(f"{where} must be an object, not {item!r}", where)
+            raise ProtocolError(f"{where} must be an object, not {shown(item)}", where)
         missing = [key for key in required if key not in item]
-        unknown = [key for key in item if key not in required + optional]
+        unknown = key_names(key for key in item if key not in required + optional)
         if missing or unknown:
             raise ProtocolError(
                 f"{where} needs the keys {', '.join(required)}"
@@ -177,7 +181,7 @@ def _channels(name: str, value: Any) -> list[dict[str, Any]]:
 
 def _object(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ProtocolError(f"{name} must be an object (a dict), not {value!r}", name)
+        raise ProtocolError(f"{name} must be an object (a dict), not {shown(value)}", name)
     return dict(value)
 
 
@@ -237,7 +241,8 @@ TEXT_OPTIONS = frozenset(
 )
 
 _TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|z|[+-]\d{2}:?\d{2})$"
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]+)?"
+    r"(Z|z|[+-][0-9]{2}:?[0-9]{2})"
 )
 
 
@@ -257,7 +262,7 @@ def normalize(parameters: Mapping[str, Any], allowed: frozenset[str], where: str
     result: dict[str, Any] = {}
     for given, value in parameters.items():
         if not isinstance(given, str):
-            raise ProtocolError(f"{where} has a non-string key {given!r}", where)
+            raise ProtocolError(f"{where} has a non-string key {shown(given)}", where)
         name = camel_case(given)
         if name not in allowed:
             raise ProtocolError(
@@ -268,6 +273,8 @@ def normalize(parameters: Mapping[str, Any], allowed: frozenset[str], where: str
         if name in result:
             raise ProtocolError(f"{where} gives {name!r} twice (camelCase and snake_case)", name)
         result[name] = OPTIONS[name](name, value)
+        # What travels as JSON text (in a query) or in a JSON body must be JSON.
+        check_json(result[name], name)
     if "channelMetadata" in result and not result.get("enableSeparateRecognitionPerChannel"):
         raise ProtocolError(
             f"{where}: channelMetadata needs enableSeparateRecognitionPerChannel=True",
@@ -282,11 +289,11 @@ def parse_timestamp(value: Any, name: str) -> datetime:
     Python's own parser before 3.11 rejects fractions other than 3 or 6 digits, which the
     service's samples use, hence this one.
     """
-    match = _TIMESTAMP.match(value) if isinstance(value, str) else None
+    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ProtocolError(
             f"{name} must be an ISO-8601 time with a timezone, like 2020-07-21T16:02:19.010Z; "
-            f"got {value!r}",
+            f"got {shown(value)}",
             name,
         )
     date, clock, fraction, zone = match.groups()
@@ -295,7 +302,7 @@ def parse_timestamp(value: Any, name: str) -> datetime:
     try:
         return datetime.fromisoformat(f"{date}T{clock}.{micro}{offset[:3]}:{offset[-2:]}")
     except ValueError as exc:
-        raise ProtocolError(f"{name} is not a real time: {value!r}", name) from exc
+        raise ProtocolError(f"{name} is not a real time: {shown(value)}", name) from exc
 
 
 def query_value(value: Any) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import field, is_number, no_unknown, require_object
+from .checks import check_json, field, is_number, no_unknown, require_object, shown
 from .errors import ProtocolError
 from .options import is_language
 from .request import segment
@@ -170,10 +170,11 @@ def check_start_request(body: Any, *, lenient: bool = False) -> StartRequest:
     """
     body = require_object(body, "the start_request", '{"type": "start_request", ...}')
     no_unknown(body, START_FIELDS, "")
+    check_json(body, "")
     types = _nullable(body, "insightTypes", [], lenient)
     if not isinstance(types, (list, tuple)) or any(kind not in INSIGHT_TYPES for kind in types):
         raise ProtocolError(
-            f"insightTypes must be a list of: {', '.join(INSIGHT_TYPES)}; got {types!r}",
+            f"insightTypes must be a list of: {', '.join(INSIGHT_TYPES)}; got {shown(types)}",
             "insightTypes",
         )
     config = require_object(
@@ -239,7 +240,7 @@ def check_speech_recognition(value: Any, path: str, *, lenient: bool = False) ->
     key = encoding.lower() if lenient and isinstance(encoding, str) else encoding
     if not isinstance(key, str) or key not in known:
         raise ProtocolError(
-            f"{path}.encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}",
+            f"{path}.encoding must be one of {', '.join(ENCODINGS)}, not {shown(encoding)}",
             f"{path}.encoding",
         )
     rate = value.get("sampleRateHertz", DEFAULT_SAMPLE_RATE)
@@ -250,7 +251,7 @@ def check_speech_recognition(value: Any, path: str, *, lenient: bool = False) ->
     ):
         raise ProtocolError(
             f"{path}.sampleRateHertz must be a whole number from {MIN_SAMPLE_RATE} to "
-            f"{MAX_SAMPLE_RATE}, not {rate!r}",
+            f"{MAX_SAMPLE_RATE}, not {shown(rate)}",
             f"{path}.sampleRateHertz",
         )
     return known[key], rate
@@ -297,7 +298,7 @@ def _check_config(config: Mapping[str, Any], lenient: bool) -> float:
     threshold = config.get("confidenceThreshold", DEFAULT_CONFIDENCE_THRESHOLD)
     if not is_number(threshold) or not 0.0 <= threshold <= 1.0:
         raise ProtocolError(
-            f"config.confidenceThreshold must be a number from 0.0 to 1.0, not {threshold!r}",
+            f"config.confidenceThreshold must be a number from 0.0 to 1.0, not {shown(threshold)}",
             "config.confidenceThreshold",
         )
     for key, kind in (("languageCode", str), ("meetingTitle", str), ("sentiment", bool)):
@@ -306,7 +307,7 @@ def _check_config(config: Mapping[str, Any], lenient: bool) -> float:
     language = config.get("languageCode", DEFAULT_LANGUAGE)
     if not lenient and not is_language(language):
         raise ProtocolError(
-            f"config.languageCode {language!r} is not a supported language",
+            f"config.languageCode {shown(language)} is not a supported language",
             "config.languageCode",
         )
     if "timezoneOffset" in config and not is_number(config["timezoneOffset"]):
@@ -342,6 +343,6 @@ def _check_trackers(trackers: Any) -> None:
         if not valid:
             where = field("trackers", index)
             raise ProtocolError(
-                f"{where} must be {{'name': str, 'vocabulary': [str, ...]}}, not {tracker!r}",
+                f"{where} must be {{'name': str, 'vocabulary': [str, ...]}}, not {shown(tracker)}",
                 where,
             )

@@ -13,10 +13,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .checks import field, is_number, no_unknown, non_empty_string, require_object
+from .checks import (
+    check_json,
+    field,
+    is_number,
+    no_unknown,
+    non_empty_string,
+    require_object,
+    shown,
+)
 from .errors import ProtocolError
 from .options import LANGUAGE_CODES, is_language, parse_timestamp
-from .request import Request, segment
+from .request import Request, check_id, segment
 
 CONNECT_PATH = "/v1/endpoint:connect"
 #: A call's live results socket (§5.4), its speaker-event URL and its event socket (§5.3).
@@ -127,6 +135,7 @@ def check_start(body: Any, *, lenient: bool = False) -> dict[str, Any]:
     """
     body = require_object(body, "the start request", '{"operation": "start", ...}')
     no_unknown(body, START_FIELDS, "")
+    check_json(body, "")
     endpoint = body.get("endpoint")
     kind = endpoint.get("type") if isinstance(endpoint, Mapping) else None
     if not isinstance(kind, str) or kind not in ENDPOINT_FIELDS:
@@ -154,9 +163,11 @@ def check_stop(body: Any, *, lenient: bool = False, where: str = "the stop reque
     """
     body = require_object(body, where, '{"operation": "stop", ...}')
     no_unknown(body, STOP_FIELDS, "", where)
-    connection_id = body.get("connectionId")
-    if not isinstance(connection_id, str) or not connection_id:
+    check_json(body, "")
+    if body.get("connectionId") is None:
         raise ProtocolError("connectionId is required to stop a call", "connectionId")
+    # It goes into the paths of the call's sockets and events: the rule of every id.
+    connection_id = check_id(body["connectionId"], "connectionId")
     check_actions(body.get("actions"), lenient=lenient)
     _check_data(body.get("data"))
     return connection_id
@@ -171,7 +182,7 @@ def check_actions(value: Any, *, lenient: bool = False) -> list[dict[str, Any]]:
     if value is None or (lenient and value == {}):
         return []
     if not isinstance(value, (list, tuple)):
-        raise ProtocolError(f"actions must be a list of actions, not {value!r}", "actions")
+        raise ProtocolError(f"actions must be a list of actions, not {shown(value)}", "actions")
     for index, action in enumerate(value):
         where = field("actions", index)
         action = require_object(action, where, '{"invokeOn": "stop", "name": ..., ...}')
@@ -207,12 +218,13 @@ def check_speaker_event(body: Any, *, lenient: bool = False) -> dict[str, Any]:
     """
     body = require_object(body, "a speaker event", '{"topic": "speaker", "type": ..., ...}')
     no_unknown(body, SPEAKER_EVENT_FIELDS, "")
+    check_json(body, "")
     if body.get("topic") != "speaker":
         raise ProtocolError('topic must be "speaker"', "topic")
     marker = lenient and body.get("type") == "stopped"
     if body.get("type") not in SPEAKER_EVENT_TYPES and not marker:
         raise ProtocolError(
-            f"type must be one of {', '.join(SPEAKER_EVENT_TYPES)}, not {body.get('type')!r}",
+            f"type must be one of {', '.join(SPEAKER_EVENT_TYPES)}, not {shown(body.get('type'))}",
             "type",
         )
     user = body.get("user")
@@ -232,8 +244,8 @@ def _check_pstn(endpoint: Mapping[str, Any], lenient: bool) -> None:
     number = endpoint.get("phoneNumber")
     if not isinstance(number, str) or not PHONE_NUMBER.fullmatch(number):
         raise ProtocolError(
-            f"endpoint.phoneNumber {number!r} is not a phone number; give it with the country "
-            "code, like '+14155550100' (7 to 15 digits)",
+            f"endpoint.phoneNumber {shown(number)} is not a phone number; give it with the "
+            "country code, like '+14155550100' (7 to 15 digits 0-9, a leading + allowed)",
             "endpoint.phoneNumber",
         )
     dtmf = endpoint.get("dtmf", "")
@@ -241,7 +253,7 @@ def _check_pstn(endpoint: Mapping[str, Any], lenient: bool) -> None:
         return
     if not isinstance(dtmf, str) or not DTMF.fullmatch(dtmf):
         raise ProtocolError(
-            f"endpoint.dtmf {dtmf!r} may only hold 0-9, *, #, A-D and ',' (a 500 ms pause)",
+            f"endpoint.dtmf {shown(dtmf)} may only hold 0-9, *, #, A-D and ',' (a 500 ms pause)",
             "endpoint.dtmf",
         )
 
@@ -250,7 +262,7 @@ def _check_sip(endpoint: Mapping[str, Any]) -> None:
     uri = endpoint.get("uri")
     if not isinstance(uri, str) or not SIP_URI.fullmatch(uri):
         raise ProtocolError(
-            f"endpoint.uri {uri!r} is not a SIP URI like 'sip:8002@sip.example.com'",
+            f"endpoint.uri {shown(uri)} is not a SIP URI like 'sip:8002@sip.example.com'",
             "endpoint.uri",
         )
     for key in ("providerName", "transportConfig"):
@@ -272,7 +284,7 @@ def _check_sip(endpoint: Mapping[str, Any]) -> None:
             continue  # the documented "sampleSize": "16"
         if not is_number(value) or value <= 0:
             path = f"endpoint.audioConfig.{key}"
-            raise ProtocolError(f"{path} must be a positive number, not {value!r}", path)
+            raise ProtocolError(f"{path} must be a positive number, not {shown(value)}", path)
 
 
 def _check_data(data: Any) -> None:
@@ -294,14 +306,14 @@ def _check_languages(languages: Any, lenient: bool) -> None:
     if not listed or (not languages and not lenient):
         raise ProtocolError(
             f"languages must be a list of supported language codes, e.g. ['en-US'], "
-            f"not {languages!r}",
+            f"not {shown(languages)}",
             "languages",
         )
     for index, item in enumerate(languages):
         code = item.get("code") if lenient and isinstance(item, Mapping) else item
         if not is_language(code):
             raise ProtocolError(
-                f"languages[{index}] {code!r} is not a supported language; use one of "
+                f"languages[{index}] {shown(code)} is not a supported language; use one of "
                 + ", ".join(sorted(LANGUAGE_CODES)),
                 field("languages", index),
             )

@@ -21,6 +21,7 @@ from symbl._transport.async_http import AsyncHttpClient
 from symbl.errors import InvalidArgumentError
 
 from .async_polling import AsyncJob
+from .base import wait_seconds
 from .conversations import API_METHODS, Conversation, Conversations
 from .coroutines import with_coroutines
 
@@ -68,16 +69,20 @@ class AsyncConversation(Conversation):
     async def wait(self, timeout: float | None = None) -> AsyncConversation:  # type: ignore[override]
         """Wait until the job ends; return this conversation (at once when there is no job).
 
-        Cancelling the task that waits stops the polling this call does.
+        Cancelling the task that waits stops the polling this call does. ``timeout`` is as
+        for :meth:`symbl.Conversation.wait`: the client's ``job_timeout`` when None, no limit
+        when ``float('inf')``.
 
         Raises:
+            InvalidArgumentError: ``timeout`` is negative, NaN or not a number.
             JobFailedError: the job failed.
-            WaitTimeoutError: the job did not end within ``timeout`` seconds (default: the
-                client's ``job_timeout``); call ``wait`` again to keep waiting.
+            WaitTimeoutError: the job did not end within ``timeout`` seconds; call ``wait``
+                again to keep waiting.
         """
+        limit = wait_seconds("timeout", timeout)
         job = self._async_job()
         if job is not None:
-            await job.wait(timeout)
+            await job.wait(limit)
         return self
 
     def _async_job(self) -> AsyncJob | None:

@@ -19,10 +19,8 @@ from symbl._protocol.request import Request
 from symbl._transport.async_http import AsyncHttpClient
 
 from .async_conversations import AsyncConversation
-from .coroutines import with_coroutines
-from .jobs import Audio, Jobs, Progress, Text, Video, _CountingReader, job_ids
-
-_MEDIA_METHODS = ("process_file", "append_file", "process_url", "append_url")
+from .coroutines import awaited, name_coroutines
+from .jobs import Audio, Jobs, Progress, Text, Video, _CountingReader, _MediaJobs, job_ids
 
 
 class AsyncJobs(Jobs):
@@ -50,16 +48,27 @@ class AsyncJobs(Jobs):
         return conversation
 
 
-@with_coroutines(Audio, _MEDIA_METHODS)
-class AsyncAudio(AsyncJobs, Audio):
+@name_coroutines
+class AsyncMediaJobs(AsyncJobs):
+    """Files and URLs of one media kind, awaited: what AsyncAudio and AsyncVideo share."""
+
+    process_file = awaited(_MediaJobs.process_file, AsyncConversation)
+    append_file = awaited(_MediaJobs.append_file, AsyncConversation)
+    process_url = awaited(_MediaJobs.process_url, AsyncConversation)
+    append_url = awaited(_MediaJobs.append_url, AsyncConversation)
+
+
+class AsyncAudio(AsyncMediaJobs, Audio):  # type: ignore[misc]
     """Audio recordings, files or URLs, for ``symbl.AsyncClient`` (``await client.Audio...``)."""
 
 
-@with_coroutines(Video, _MEDIA_METHODS)
-class AsyncVideo(AsyncJobs, Video):
+class AsyncVideo(AsyncMediaJobs, Video):  # type: ignore[misc]
     """Video recordings, files or URLs, for ``symbl.AsyncClient`` (``await client.Video...``)."""
 
 
-@with_coroutines(Text, ("process", "append"))
+@name_coroutines
 class AsyncText(AsyncJobs, Text):
     """Text conversations, for ``symbl.AsyncClient`` (``await client.Text.process(...)``)."""
+
+    process = awaited(Text.process, AsyncConversation)  # type: ignore[assignment]
+    append = awaited(Text.append, AsyncConversation)  # type: ignore[assignment]

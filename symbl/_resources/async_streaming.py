@@ -42,30 +42,19 @@ from symbl._transport.websocket import State
 from symbl.errors import AudioNotDeliveredError, StreamingError
 
 from .async_conversations import AsyncConversation
-from .coroutines import with_coroutines
-from .streaming import STOP_TIMEOUT, Streaming, StreamingConnection, _due, _unconfirmed
+from .coroutines import awaited, name_coroutines
+from .streaming import (
+    STOP_TIMEOUT,
+    Streaming,
+    StreamingConnection,
+    _due,
+    _stop_timeout,
+    _unconfirmed,
+)
 
 logger = logging.getLogger("symbl")
 
 __all__ = ["AsyncStreaming", "AsyncStreamingConnection"]
-
-
-@with_coroutines(Streaming, ("start_connection",))
-class AsyncStreaming(Streaming):
-    """The Streaming API for ``symbl.AsyncClient`` (``await client.Streaming.start_connection()``).
-
-    ``start_connection`` takes the arguments of ``symbl.Streaming.start_connection``. With
-    asyncio, ``handle_signals`` says whether the cancellation of the connection's reader task
-    by the event loop (as ``asyncio.run`` does on Ctrl+C and when it ends) stops the stream
-    (True), or only closes its socket (False).
-    """
-
-    async def _connect(  # type: ignore[override]
-        self, client: AsyncHttpClient, request: dict[str, Any], **options: Any
-    ) -> AsyncStreamingConnection:
-        connection = AsyncStreamingConnection(client, request, **options)
-        await connection._start()
-        return connection
 
 
 class AsyncStreamingConnection(StreamingConnection):
@@ -203,31 +192,41 @@ class AsyncStreamingConnection(StreamingConnection):
             await self._live.send(message)
             self._modified(recognition)
 
-    async def stop(self, timeout: float = STOP_TIMEOUT) -> AsyncStreamingConnection:  # type: ignore[override]
+    async def stop(  # type: ignore[override]
+        self, timeout: float | None = STOP_TIMEOUT
+    ) -> AsyncStreamingConnection:
         """End the stream: send ``stop_request``, wait for ``conversation_completed``, close.
 
         Safe to call more than once and from several tasks. From a callback it sends the stop
         and returns; the connection then closes when the service finishes. A cancelled stop
         still closes the connection.
 
+        Args:
+            timeout: seconds to wait for the service to complete the conversation; 10 when
+                None, no limit when ``float('inf')``.
+
         Raises:
+            InvalidArgumentError: ``timeout`` is negative, NaN or not a number (nothing sent).
             StreamingError: the stream was live, and the service did not complete the
                 conversation within ``timeout`` seconds (the stream is closed either way).
         """
+        timeout = _stop_timeout(timeout)
         loop = asyncio.get_running_loop()
         started = loop.time()
         ended_before = self._finished.is_set()
         on_reader = self._live.on_reader_task()
         if self._live.begin_stop():
-            if not on_reader:
-                # A reconnection under way finishes first (its replay goes before the stop).
-                await self._live.wait_while(State.RECONNECTING, timeout)
-            async with self._send_lock:
-                if self._live.expect_close():
-                    try:
-                        await self._live.send(encode(streaming.stop_request()))
-                    except StreamingError as exc:
-                        logger.debug("stop_request not sent: %s", exc)
+            try:
+                if not on_reader:
+                    # A reconnection under way finishes first (its replay goes before the stop).
+                    await self._live.wait_while(State.RECONNECTING, timeout)
+                async with self._send_lock:
+                    await self._send_stop_request()
+            except asyncio.CancelledError:
+                # Cancelled before the stop went out: it still goes, then the socket closes.
+                await self._send_stop_request()
+                await self._live.close(timeout=1.0)
+                raise
         if on_reader:
             return self
         try:
@@ -248,8 +247,22 @@ class AsyncStreamingConnection(StreamingConnection):
             if not ready or self.conversation is None:
                 raise self._start_failure()
         except BaseException:  # a failure or a cancellation: no socket or task is left
+            if self._live.state is State.OPEN and self._live.begin_stop():
+                await self._send_stop_request()  # the service may have started the session
             await self._live.close(timeout=1.0)
             raise
+
+    async def _send_stop_request(self) -> None:
+        """Send ``stop_request`` once, if the socket is open; a failure is only logged (the
+        socket closes next either way)."""
+        if not self._live.expect_close():
+            return
+        try:
+            await asyncio.wait_for(
+                self._live.send(encode(streaming.stop_request())), self._client.heartbeat_interval
+            )
+        except (StreamingError, asyncio.TimeoutError) as exc:
+            logger.debug("stop_request not sent: %s", exc)
 
     async def _send(self, frame: bytes) -> None:  # type: ignore[override]
         """Send one audio frame, held until the service confirms it (see the threaded one)."""
@@ -355,3 +368,23 @@ async def _within(event: asyncio.Event, timeout: float) -> bool:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
     return event.is_set()
+
+
+@name_coroutines
+class AsyncStreaming(Streaming):
+    """The Streaming API for ``symbl.AsyncClient`` (``await client.Streaming.start_connection()``).
+
+    ``start_connection`` takes the arguments of ``symbl.Streaming.start_connection``. With
+    asyncio, ``handle_signals`` says whether the cancellation of the connection's reader task
+    by the event loop (as ``asyncio.run`` does on Ctrl+C and when it ends) stops the stream
+    (True), or only closes its socket (False).
+    """
+
+    start_connection = awaited(Streaming.start_connection, AsyncStreamingConnection)  # type: ignore[assignment]
+
+    async def _connect(  # type: ignore[override]
+        self, client: AsyncHttpClient, request: dict[str, Any], **options: Any
+    ) -> AsyncStreamingConnection:
+        connection = AsyncStreamingConnection(client, request, **options)
+        await connection._start()
+        return connection

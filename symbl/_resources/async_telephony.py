@@ -28,30 +28,14 @@ from typing import Any, Callable, NoReturn
 from symbl._live.async_connection import INTERRUPT_GRACE, AsyncLiveConnection
 from symbl._protocol.request import Request
 from symbl._transport.async_http import AsyncHttpClient
-from symbl.errors import SymblError
+from symbl.errors import NotFoundError, SymblError
 
 from .async_conversations import AsyncConversation
-from .coroutines import with_coroutines
+from .base import wait_seconds
+from .coroutines import awaited, name_coroutines
 from .telephony import Connection, Telephony
 
 __all__ = ["AsyncConnection", "AsyncTelephony"]
-
-
-@with_coroutines(Telephony, ("start_pstn", "start_sip", "stop"))
-class AsyncTelephony(Telephony):
-    """The Telephony API for ``symbl.AsyncClient`` (``await client.Telephony.start_pstn(...)``).
-
-    The methods take the arguments of ``symbl.Telephony``'s. With asyncio, ``handle_signals``
-    says whether the cancellation of the connection's reader task by the event loop (as
-    ``asyncio.run`` does on Ctrl+C and when it ends) stops the call (True), or only closes the
-    live socket (False).
-    """
-
-    async def _call(  # type: ignore[override]
-        self, client: AsyncHttpClient, request: Request, **options: bool
-    ) -> AsyncConnection:
-        answer = await client.send(request)
-        return AsyncConnection(client, answer, **options)  # type: ignore[arg-type]
 
 
 class AsyncConnection(Connection):
@@ -119,6 +103,9 @@ class AsyncConnection(Connection):
             return self
         try:
             answer = await self._client.send(self._stop_request(params))
+        except NotFoundError:
+            self._ended_already()
+            answer = None
         except BaseException:
             self._live.abandon_stop()  # the call may still run: let stop() be retried
             raise
@@ -130,13 +117,17 @@ class AsyncConnection(Connection):
         """Wait until the call's live events end for good (the call ended, ``stop()``, or a
         drop that could not be recovered).
 
+        Args:
+            timeout: seconds to wait at most; no limit when None or ``float('inf')``.
+
         Returns:
             True if they ended, False if the timeout passed first (or never subscribed).
 
         Raises:
+            InvalidArgumentError: ``timeout`` is negative, NaN or not a number.
             SymblError: awaited from a callback (the reader task would wait for itself).
         """
-        return await self._live.wait(timeout)
+        return await self._live.wait(wait_seconds("timeout", timeout))
 
     async def push_speaker_event(  # type: ignore[override]
         self, event_type: str, user: Mapping[str, str], timestamp: str | None = None
@@ -156,3 +147,24 @@ class AsyncConnection(Connection):
             self._live.abandon_stop()
             raise
         self._stopped(answer)
+
+
+@name_coroutines
+class AsyncTelephony(Telephony):
+    """The Telephony API for ``symbl.AsyncClient`` (``await client.Telephony.start_pstn(...)``).
+
+    The methods take the arguments of ``symbl.Telephony``'s. With asyncio, ``handle_signals``
+    says whether the cancellation of the connection's reader task by the event loop (as
+    ``asyncio.run`` does on Ctrl+C and when it ends) stops the call (True), or only closes the
+    live socket (False).
+    """
+
+    start_pstn = awaited(Telephony.start_pstn, AsyncConnection)  # type: ignore[assignment]
+    start_sip = awaited(Telephony.start_sip, AsyncConnection)  # type: ignore[assignment]
+    stop = awaited(Telephony.stop, AsyncConnection)  # type: ignore[assignment,arg-type]
+
+    async def _call(  # type: ignore[override]
+        self, client: AsyncHttpClient, request: Request, **options: bool
+    ) -> AsyncConnection:
+        answer = await client.send(request)
+        return AsyncConnection(client, answer, **options)  # type: ignore[arg-type]

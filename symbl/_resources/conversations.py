@@ -23,9 +23,18 @@ from typing import Any, Callable
 
 from symbl._protocol import conversations as wire
 from symbl._transport.http import HttpClient
+from symbl._transport.settings import ClientSettings
 from symbl.errors import InvalidArgumentError
 
-from .base import EMPTY, CredentialsArgument, Resource, checked_arguments, mapping, path_id
+from .base import (
+    EMPTY,
+    CredentialsArgument,
+    Resource,
+    checked_arguments,
+    mapping,
+    path_id,
+    wait_seconds,
+)
 from .polling import Job
 
 # The docstring lines of the two arguments a Conversation fills in itself.
@@ -278,14 +287,17 @@ class Conversation:
         credentials: CredentialsArgument = None,
         client: HttpClient | None = None,
     ) -> None:
-        path_id(conversation_id, "conversation_id")
+        self._conversation_id = path_id(conversation_id, "conversation_id")
+        job = None if job_id is None else path_id(job_id, "job_id")
+        if client is not None and not isinstance(client, ClientSettings):
+            raise InvalidArgumentError(
+                f"client must be a symbl.Client, not {type(client).__name__}"
+            )
         self._client = Resource(client)._client_for(credentials)
         self._api = self._api_class(self._client)
-        self._conversation_id = str(conversation_id).strip()
         self._job: Job | None = None
-        if job_id is not None:
-            path_id(job_id, "job_id")
-            self._job = self._job_class(self._client, str(job_id), self._conversation_id, self)
+        if job is not None:
+            self._job = self._job_class(self._client, job, self._conversation_id, self)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -312,13 +324,19 @@ class Conversation:
     def wait(self, timeout: float | None = None) -> Conversation:
         """Block until the job ends; return this conversation (at once when there is no job).
 
+        Args:
+            timeout: seconds to wait at most; the client's ``job_timeout`` when None, no limit
+                when ``float('inf')``.
+
         Raises:
+            InvalidArgumentError: ``timeout`` is negative, NaN or not a number.
             JobFailedError: the job failed.
-            WaitTimeoutError: the job did not end within ``timeout`` seconds (default: the
-                client's ``job_timeout``); call ``wait`` again to keep waiting.
+            WaitTimeoutError: the job did not end within ``timeout`` seconds; call ``wait``
+                again to keep waiting.
         """
+        limit = wait_seconds("timeout", timeout)
         if self._job is not None:
-            self._job.wait(timeout)
+            self._job.wait(limit)
         return self
 
     def on_complete(self, callback: Callable[[Conversation], object]) -> Conversation:

@@ -12,9 +12,16 @@ up to the I/O, and only the I/O differs.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Coroutine
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+if TYPE_CHECKING:
+    from typing import Concatenate, ParamSpec
+
+    P = ParamSpec("P")
+
+S = TypeVar("S")
 T = TypeVar("T")
 
 
@@ -30,6 +37,29 @@ def coroutine_method(
 
     awaited.__qualname__ = f"{owner}.{method.__name__}"
     return awaited
+
+
+def awaited(
+    method: Callable[Concatenate[S, P], Any], returns: type[T]
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+    """``method`` as a coroutine method whose result is a ``returns`` (the asyncio client's
+    own object, e.g. an AsyncConversation), for type checkers as well: ``await
+    client.Text.process(...)`` is known to give an AsyncConversation, with the arguments of
+    ``symbl.Text.process`` checked. Assign it in a class body; the class renames it after
+    itself (:func:`name_coroutines`)."""
+    function = coroutine_method(method, "?")
+    signature = inspect.signature(method).replace(return_annotation=returns.__name__)
+    function.__signature__ = signature  # type: ignore[attr-defined]
+    return function
+
+
+def name_coroutines(cls: type[T]) -> type[T]:
+    """A class decorator: the coroutine methods made by :func:`awaited` in ``cls`` get
+    their qualified name from it (``AsyncText.process``)."""
+    for name, value in vars(cls).items():
+        if getattr(value, "__qualname__", None) == f"?.{name}":
+            value.__qualname__ = f"{cls.__name__}.{name}"
+    return cls
 
 
 def with_coroutines(base: type, names: tuple[str, ...]) -> Callable[[type[T]], type[T]]:

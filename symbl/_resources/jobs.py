@@ -24,6 +24,7 @@ from typing import IO, Any, Callable, Union
 
 from symbl._arguments import checked_flag
 from symbl._protocol import jobs
+from symbl._protocol.checks import shown
 from symbl._protocol.options import (
     MEDIA_OPTIONS,
     TEXT_OPTIONS,
@@ -36,7 +37,7 @@ from symbl._protocol.request import Request
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError, SymblError
 
-from .base import EMPTY, CredentialsArgument, Resource, checked_arguments, path_id
+from .base import EMPTY, CredentialsArgument, Resource, answered_id, checked_arguments, path_id
 from .conversations import Conversation
 
 logger = logging.getLogger("symbl")
@@ -179,7 +180,7 @@ class _MediaJobs(Jobs):
         parameters: Mapping[str, Any],
         progress: Progress | None,
     ) -> Conversation:
-        where = f"{type(self).__name__}.{'append_file' if conversation_id else 'process_file'}"
+        where = f"{self._documented_name}.{'append_file' if conversation_id else 'process_file'}"
         path = _readable_file(file_path)
         chosen = self._content_type(content_type, path)
         with checked_arguments():
@@ -189,7 +190,7 @@ class _MediaJobs(Jobs):
         if progress is not None and not callable(progress):
             raise InvalidArgumentError(
                 f"progress must be a function called as progress(bytes_sent, total), not "
-                f"{progress!r}"
+                f"{shown(progress)}"
             )
         return self._submitted(self._client_for(credentials), request, wait, path, progress)
 
@@ -201,7 +202,7 @@ class _MediaJobs(Jobs):
         wait: bool,
         parameters: Mapping[str, Any],
     ) -> Conversation:
-        where = f"{type(self).__name__}.{'append_url' if conversation_id else 'process_url'}"
+        where = f"{self._documented_name}.{'append_url' if conversation_id else 'process_url'}"
         if isinstance(payload, str):
             payload = {"url": payload}
         if not isinstance(payload, Mapping) or "url" not in payload:
@@ -225,7 +226,7 @@ class _MediaJobs(Jobs):
             return self.default_content_type or _sniff_audio(path)
         if given not in self.content_types:
             raise InvalidArgumentError(
-                f"content_type {given!r} is not accepted for {self.media} files; use one of "
+                f"content_type {shown(given)} is not accepted for {self.media} files; use one of "
                 f"{', '.join(self.content_types)}, or leave it out to detect it from the file"
             )
         return given
@@ -317,9 +318,10 @@ class Text(Jobs):
 
 
 def _readable_file(file_path: Any) -> Path:
-    if not isinstance(file_path, (str, os.PathLike)) or not str(file_path):
-        raise InvalidArgumentError(f"file_path must be a path to a file, not {file_path!r}")
-    path = Path(file_path)
+    given = os.fspath(file_path) if isinstance(file_path, os.PathLike) else file_path
+    if not isinstance(given, str) or not given:
+        raise InvalidArgumentError(f"file_path must be a path to a file, not {shown(file_path)}")
+    path = Path(given)
     if not path.exists():
         raise InvalidArgumentError(f"file_path {str(path)!r} does not exist")
     if not path.is_file():
@@ -388,9 +390,9 @@ def _merge(body: dict[str, Any], extra: Mapping[str, Any], where: str) -> None:
 
 def job_ids(answer: Any) -> tuple[str, str]:
     """The conversation id and job id in the service's answer to a submission."""
-    conversation_id = answer.get("conversationId") if isinstance(answer, dict) else None
-    job_id = answer.get("jobId") if isinstance(answer, dict) else None
-    if not isinstance(conversation_id, str) or not isinstance(job_id, str):
-        raise SymblError(f"the service accepted the job but answered without ids: {answer!r}")
+    if not isinstance(answer, dict) or "conversationId" not in answer or "jobId" not in answer:
+        raise SymblError(f"the service accepted the job but answered without ids: {shown(answer)}")
+    conversation_id = answered_id(answer["conversationId"], "conversationId")
+    job_id = answered_id(answer["jobId"], "jobId")
     logger.info("job %s started for conversation %s", job_id, conversation_id)
     return conversation_id, job_id

@@ -7,17 +7,33 @@ after ``poll_interval`` seconds, the interval growing by half each time up to
 Callbacks registered with :meth:`Job.add_callback` fire exactly once: when the job ends, or at
 once if it has already ended. With a background poller they run on its thread; a callback that
 raises is logged, never fatal.
+
+**The end of the program.** Background pollers are daemon threads: a job nobody registered a
+callback for never keeps the program alive, and is let go when it ends (the job goes on on the
+service). A job with callbacks is waited for before Python exits, so that a script that
+registers them and then ends still sees them run; the wait lasts until the job ends, at the
+latest the client's ``job_timeout`` after polling started (when ``on_error`` runs with the
+``WaitTimeoutError``). Ctrl+C during that wait stops it: the callbacks do not run, and the
+program ends as after an uncaught ``KeyboardInterrupt`` (exit hooks run, status 130), without
+Python's "Exception ignored" report. After an uncaught ``KeyboardInterrupt`` in the program
+itself, nothing is waited for.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
+import signal
+import sys
 import threading
 import time
 from typing import Any, Callable
 
 from symbl import errors
+from symbl._live import interrupts
 from symbl._protocol import jobs
+from symbl._protocol.checks import shown
 from symbl._transport.http import HttpClient
 
 logger = logging.getLogger("symbl")
@@ -27,8 +43,18 @@ _GROWTH = 1.5
 # But not forever: one that failed every poll for this many longest intervals is taken to be gone.
 _TRANSIENT = (errors.APIConnectionError, errors.InternalServerError, errors.RateLimitError)
 _FAILING_POLLS_BEFORE_GIVING_UP = 10
+# At exit, seconds given to the pollers let go to end (one may be in the middle of a poll).
+_LET_GO_BUDGET = 1.0
 
 Callback = Callable[[Any], object]
+
+# The jobs followed on a background thread, while it runs (see "The end of the program"), and
+# the condition that guards the set and tells when a job leaves it.
+_followed: set[Job] = set()
+_followed_changed = threading.Condition()
+_exit_hooked = False
+# Set at exit: the pollers still running stop, and run no callback.
+_letting_go = threading.Event()
 
 
 def job_outcome(
@@ -110,6 +136,7 @@ class Job:
         self._callbacks: dict[str, list[Callback]] = {"complete": [], "error": []}
         self._poller: Any = None  # the thread (or, for the asyncio client, task) that polls
         self._last_failure: errors.SymblError | None = None
+        self._has_callbacks = False  # registered before the end: waited for at exit
 
     def __repr__(self) -> str:
         return f"<Job {self.job_id} status={self._status or 'unknown'}>"
@@ -167,28 +194,29 @@ class Job:
     def start_polling(self) -> None:
         """Follow the job on a background thread, which fires the callbacks when it ends.
 
-        The thread is not a daemon, so a script that registers callbacks and then ends still
-        sees them fire; it stops at the latest after the client's ``job_timeout``, or once
-        every poll has failed for ten ``max_poll_interval`` (50 s by default: the service
-        is gone).
+        The thread stops at the latest after the client's ``job_timeout``, or once every poll
+        has failed for ten ``max_poll_interval`` (50 s by default: the service is gone). It is
+        a daemon: at exit only a job with callbacks is waited for (see the module's notes).
         """
         with self._lock:
             if self._poller is not None or self._ended.is_set():
                 return
             self._poller = threading.Thread(
-                target=self._poll_in_background, name=f"symbl-job-{self.job_id[:8]}"
+                target=self._poll_in_background, name=f"symbl-job-{self.job_id[:8]}", daemon=True
             )
+        _follow(self)
         self._poller.start()
 
     def add_callback(self, kind: str, callback: Callback) -> None:
         """Run ``callback(owner)`` once when the job ends as ``kind`` ("complete" or "error")."""
         if not callable(callback):
             raise errors.InvalidArgumentError(
-                f"on_{kind} needs a callable (a function or lambda), not {callback!r}"
+                f"on_{kind} needs a callable (a function or lambda), not {shown(callback)}"
             )
         with self._lock:
             if not self._ended.is_set():
                 self._callbacks[kind].append(callback)
+                self._has_callbacks = True
                 return
             outcome = "error" if self._error is not None else "complete"
         if outcome == kind:
@@ -197,7 +225,15 @@ class Job:
     def _poll(self, deadline: float) -> None:
         schedule = PollSchedule(self.client.poll_interval, self.client.max_poll_interval)
         while (delay := self._after_poll(schedule, deadline, self._poll_once())) is not None:
-            time.sleep(delay)
+            if not self._pause(delay):
+                return
+
+    def _pause(self, delay: float) -> bool:
+        """Sleep until the next poll; False when the background poller is let go (at exit)."""
+        if self._in_poller():
+            return not _letting_go.wait(delay)
+        time.sleep(delay)
+        return True
 
     def _poll_once(self) -> errors.SymblError | None:
         try:
@@ -224,9 +260,14 @@ class Job:
         return min(schedule.next_delay(), remaining)
 
     def _poll_in_background(self) -> None:
-        self._poll(time.monotonic() + self.client.job_timeout)
-        if not self._ended.is_set():
-            self._end("error", self._gave_up())
+        try:
+            self._poll(time.monotonic() + self.client.job_timeout)
+            if not self._ended.is_set() and not _letting_go.is_set():
+                self._end("error", self._gave_up())
+        finally:
+            with _followed_changed:
+                _followed.discard(self)
+                _followed_changed.notify_all()
 
     def _gave_up(self) -> errors.WaitTimeoutError:
         return errors.WaitTimeoutError(
@@ -253,6 +294,8 @@ class Job:
             callbacks = self._callbacks[outcome]
             self._callbacks = {"complete": [], "error": []}
             self._ended.set()
+        if self._in_poller() and _letting_go.is_set():
+            return  # the program is ending without waiting for this job
         if error is not None and not callbacks and self._in_poller():
             logger.warning("%s (no on_error callback was registered)", error)
         for callback in callbacks:
@@ -266,3 +309,65 @@ class Job:
             callback(self._owner)
         except Exception:
             logger.exception("the on_%s callback for job %s raised", kind, self.job_id)
+
+
+# -- the end of the program ---------------------------------------------------------------------
+
+
+def _follow(job: Job) -> None:
+    """Keep ``job`` in view until its background poller ends; hook the program's end once."""
+    global _exit_hooked
+    with _followed_changed:
+        _followed.add(job)
+        if _exit_hooked:
+            return
+        _exit_hooked = True
+    atexit.register(_let_go)
+    # Before Python joins its threads (the exit hooks run after that, so that Ctrl+C can still
+    # end the program as after an uncaught KeyboardInterrupt, exit hooks included). CPython's
+    # hook for that, which concurrent.futures uses too; absent from typeshed.
+    with contextlib.suppress(RuntimeError):  # Python is already exiting: no more waiting
+        threading._register_atexit(_wait_for_callbacks)  # type: ignore[attr-defined]
+
+
+def _wait_for_callbacks() -> None:
+    """At exit, wait for the jobs with callbacks to end and their callbacks to have run; Ctrl+C
+    stops the wait and ends the program as an uncaught KeyboardInterrupt does."""
+    if isinstance(getattr(sys, "last_value", None), KeyboardInterrupt):
+        return  # the program was interrupted: it waits for nothing more
+    try:
+        _wait_for_pollers(lambda job: job._has_callbacks, None)
+    except KeyboardInterrupt:
+        logger.debug("interrupted while waiting for jobs with callbacks: they are let go")
+        interrupts.end_interrupted()
+
+
+def _let_go() -> None:
+    """The exit hook: stop the pollers still running, giving them a moment to end (one may be
+    in the middle of a poll) so that no thread is cut short."""
+    _letting_go.set()
+    try:
+        _wait_for_pollers(lambda job: True, _LET_GO_BUDGET)
+    except KeyboardInterrupt:  # a second Ctrl+C: the program ends at once
+        interrupts.die(signal.SIGINT)
+
+
+def _wait_for_pollers(which: Callable[[Job], bool], timeout: float | None) -> None:
+    """Wait until the background pollers of the jobs ``which`` picks have ended (at most
+    ``timeout`` seconds, when given).
+
+    The waiting is on a condition rather than in ``Thread.join``, which an interrupt leaves
+    taking the thread for ended; each poller is joined only once it has left ``_followed``.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seen: set[threading.Thread] = set()
+    with _followed_changed:
+        while pollers := {job._poller for job in _followed if which(job)}:
+            seen |= pollers
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            _followed_changed.wait(remaining)
+    finish = deadline or time.monotonic() + _LET_GO_BUDGET
+    for poller in seen:
+        poller.join(max(0.0, finish - time.monotonic()))

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
@@ -36,13 +36,14 @@ from symbl._live.connection import LiveConnection, LiveConnectionOwner, State
 from symbl._live.replay import ReplayBuffer
 from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
+from symbl._protocol.checks import is_number, shown
 from symbl._protocol.frames import encode
 from symbl._protocol.options import is_language
 from symbl._protocol.streaming import MAX_FRAME_BYTES
 from symbl._transport.http import HttpClient
 from symbl.errors import AudioNotDeliveredError, InvalidArgumentError, StreamingError
 
-from .base import Resource, checked_arguments, timezone_offset
+from .base import Resource, checked_arguments, timezone_offset, wait_seconds
 from .conversations import Conversation
 
 logger = logging.getLogger("symbl")
@@ -62,6 +63,14 @@ _REJOIN_WITHOUT_TIMEOUT = 30.0
 _CHECKPOINT_SECONDS = 0.2
 _FILE_CHUNK_SECONDS = 0.1
 _SPEAKER_KEYS = frozenset({"name", "userId", "email"})
+#: The argument names of the start_request's fields, for error messages.
+_START_ARGUMENTS = {
+    "insightTypes": "insight_types",
+    "noConnectionTimeout": "no_connection_timeout",
+    "disconnectOnStopRequest": "disconnect_on_stop_request",
+    "disconnectOnStopRequestTimeout": "disconnect_on_stop_request_timeout",
+    "customVocabulary": "custom_vocabulary",
+}
 
 
 class Streaming(Resource):
@@ -121,6 +130,7 @@ class Streaming(Resource):
             InvalidArgumentError: a bad argument (nothing was sent).
             StreamingError: the connection could not be opened or the service refused it.
         """
+        checked_flag("handle_signals", handle_signals)
         request = _start_request(
             speaker,
             insight_types,
@@ -131,7 +141,7 @@ class Streaming(Resource):
             noConnectionTimeout=no_connection_timeout,
             disconnectOnStopRequest=disconnect_on_stop_request,
             disconnectOnStopRequestTimeout=disconnect_on_stop_request_timeout,
-            customVocabulary=None if custom_vocabulary is None else list(custom_vocabulary),
+            customVocabulary=_listed(custom_vocabulary),
         )
         return self._connect(
             self._client_for(credentials),
@@ -362,22 +372,25 @@ class StreamingConnection(LiveConnectionOwner):
             self._live.send(message)
             self._modified(recognition)
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> StreamingConnection:
+    def stop(self, timeout: float | None = STOP_TIMEOUT) -> StreamingConnection:
         """End the stream: send ``stop_request``, wait for ``conversation_completed``, close.
 
         Safe to call more than once and from any thread. From inside a callback it sends the
         stop and returns at once; the connection then closes when the service finishes.
 
         Args:
-            timeout: seconds to wait for the service to complete the conversation.
+            timeout: seconds to wait for the service to complete the conversation; 10 when
+                None, no limit when ``float('inf')``.
 
         Raises:
+            InvalidArgumentError: ``timeout`` is negative, NaN or not a number (nothing sent).
             StreamingError: the stream was live, and the service did not complete the
                 conversation: the connection broke during the stop, or the timeout passed.
                 The stream is closed either way; what was processed is in ``conversation``.
                 (Stopping a stream that had already ended raises nothing: its end, if it was
                 an error, is in ``error``.)
         """
+        timeout = _stop_timeout(timeout)
         started = time.monotonic()
         # A socket that has just closed: let the reader finish telling how (a final end, or a
         # reconnection) before the stop changes what that end means.
@@ -592,8 +605,11 @@ class StreamingConnection(LiveConnectionOwner):
             InvalidArgumentError: not LINEAR16, a bad speed, or a file that is not a PCM WAV.
         """
         self._require_linear16("send_audio_from_file")
-        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
-            raise InvalidArgumentError(f"speed must be a positive number, not {speed!r}")
+        checked_flag("realtime", realtime)
+        if not is_number(speed) or speed <= 0:
+            raise InvalidArgumentError(
+                f"speed must be a positive, finite number, not {shown(speed)}"
+            )
         wav = WavFile(path, self.sample_rate)  # a bad file is refused here, before sending
         # Paced audio goes in 100 ms frames, like a microphone; unpaced in the largest frames.
         chunk = int(self.sample_rate * _FILE_CHUNK_SECONDS) * 2 if realtime else MAX_FRAME_BYTES
@@ -701,10 +717,6 @@ def _start_request(
     **session: Any,
 ) -> dict[str, Any]:
     """Map the arguments of ``start_connection`` onto the ``start_request`` (§6.2)."""
-    if isinstance(insight_types, str):
-        raise InvalidArgumentError(
-            f"insight_types must be a list of: {', '.join(streaming.INSIGHT_TYPES)}"
-        )
     merged = {} if config is None else dict(config) if isinstance(config, Mapping) else config
     if languages is not None and isinstance(merged, dict):
         language = _language(languages)
@@ -713,11 +725,10 @@ def _start_request(
         merged["languageCode"] = language
     if timezone is not None and isinstance(merged, dict):
         merged["timezoneOffset"] = timezone_offset(timezone)
-    if insight_types is not None and not isinstance(insight_types, (list, tuple)):
-        insight_types = list(insight_types)  # a set, a generator: any collection of names
+    insight_types = _listed(insight_types)
     if trackers is not None and isinstance(trackers, (list, tuple)):
         trackers = [dict(item) if isinstance(item, Mapping) else item for item in trackers]
-    with checked_arguments({"insightTypes": "insight_types"}):
+    with checked_arguments(_START_ARGUMENTS):
         request = streaming.start_request(
             insight_types,
             merged,
@@ -727,6 +738,14 @@ def _start_request(
         )
         encode(request)  # it must travel as JSON: refused now, not after connecting
     return request
+
+
+def _listed(value: Any) -> Any:
+    """A collection of names (a tuple, a set, a generator) as the list the wire takes; anything
+    else as it is, for the protocol core to refuse by name."""
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping)):
+        return list(value)
+    return value
 
 
 def _language(languages: Sequence[str]) -> str:
@@ -741,15 +760,29 @@ def _language(languages: Sequence[str]) -> str:
     return languages[0]
 
 
-def _speaker(speaker: Mapping[str, Any]) -> dict[str, str]:
+def _speaker(speaker: Mapping[str, Any]) -> dict[str, Any]:
     """The wire speaker: ``email`` is the reference page's name for ``userId``."""
     if not isinstance(speaker, Mapping) or set(speaker) - _SPEAKER_KEYS:
-        raise InvalidArgumentError("speaker must be {'name': ..., 'userId': ...} (or 'email')")
-    result = {
-        "userId": str(speaker.get("userId") or speaker.get("email") or ""),
-        "name": str(speaker.get("name") or ""),
+        raise InvalidArgumentError(
+            f"speaker must be {{'name': ..., 'userId': ...}} (or 'email'), not {shown(speaker)}"
+        )
+    given = {"userId": speaker.get("userId") or speaker.get("email"), "name": speaker.get("name")}
+    # Left out when empty; anything but a string is refused by the protocol core, by name.
+    return {
+        key: value
+        for key, value in given.items()
+        if value is not None and not (isinstance(value, str) and not value)
     }
-    return {key: value for key, value in result.items() if value}
+
+
+def _stop_timeout(timeout: Any) -> float:
+    """``stop()``'s timeout, checked: :data:`STOP_TIMEOUT` when None.
+
+    Raises:
+        InvalidArgumentError: negative, NaN or not a number.
+    """
+    limit = wait_seconds("timeout", timeout)
+    return STOP_TIMEOUT if limit is None else limit
 
 
 def _due(started: float, index: int, speed: float) -> float:
@@ -775,6 +808,6 @@ def _bytes_per_second(recognition: Mapping[str, Any]) -> float:
 def _checked_seconds(value: Any) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 86400:
         raise InvalidArgumentError(
-            f"replay_buffer_seconds must be a number of seconds above 0, not {value!r}"
+            f"replay_buffer_seconds must be a number of seconds above 0, not {shown(value)}"
         )
     return float(value)

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -24,12 +25,23 @@ from urllib.parse import urlsplit
 from symbl._arguments import checked_flag
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._protocol import telephony
+from symbl._protocol.checks import shown
 from symbl._protocol.request import Request
 from symbl._transport.http import HttpClient
-from symbl.errors import SymblError
+from symbl.errors import NotFoundError, SymblError
 
-from .base import CredentialsArgument, Resource, checked_arguments, path_id, timezone_offset
+from .base import (
+    CredentialsArgument,
+    Resource,
+    answered_id,
+    checked_arguments,
+    path_id,
+    timezone_offset,
+    wait_seconds,
+)
 from .conversations import Conversation
+
+logger = logging.getLogger("symbl")
 
 # What people write inside phone numbers and the service does not take.
 _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
@@ -128,9 +140,9 @@ class Telephony(Resource):
             credentials: another account's credentials.
             **params: more fields of the stop request, e.g. ``actions`` or ``data``.
         """
-        path_id(connection_id, "connection_id")
+        connection = path_id(connection_id, "connection_id")
         with checked_arguments():
-            request = telephony.stop(str(connection_id), params, "Telephony.stop params")
+            request = telephony.stop(connection, params, "Telephony.stop params")
         return self._call(self._client_for(credentials), request)
 
     def _start(
@@ -191,10 +203,13 @@ class Connection(LiveConnectionOwner):
         reconnect: bool = True,
     ) -> None:
         if not isinstance(answer, Mapping) or not answer.get("connectionId"):
-            raise SymblError(f"the service answered without a connectionId: {answer!r}")
+            raise SymblError(f"the service answered without a connectionId: {shown(answer)}")
         self._client = client
-        self.connectionId: str = str(answer["connectionId"])
-        self.conversationId: str | None = answer.get("conversationId")
+        self.connectionId: str = answered_id(answer["connectionId"], "connectionId")
+        conversation_id = answer.get("conversationId")
+        self.conversationId: str | None = (
+            None if conversation_id is None else answered_id(conversation_id, "conversationId")
+        )
         self.resultWebSocketUrl: str | None = answer.get("resultWebSocketUrl")
         self.eventUrl: str | None = answer.get("eventUrl")
         self.summaryInfo: list[Any] | None = answer.get("summaryInfo")
@@ -289,12 +304,15 @@ class Connection(LiveConnectionOwner):
         drop that could not be recovered; a drop that is recovered does not end the wait).
 
         Args:
-            timeout: seconds to wait at most; forever when None.
+            timeout: seconds to wait at most; no limit when None or ``float('inf')``.
 
         Returns:
             True if the socket closed, False if the timeout passed first (or never subscribed).
+
+        Raises:
+            InvalidArgumentError: ``timeout`` is negative, NaN or not a number.
         """
-        return self._live.wait(timeout)
+        return self._live.wait(wait_seconds("timeout", timeout))
 
     def push_speaker_event(
         self,
@@ -315,9 +333,10 @@ class Connection(LiveConnectionOwner):
         self, event_type: str, user: Mapping[str, str], timestamp: str | None
     ) -> Request:
         """The checked request of ``push_speaker_event``."""
-        when = timestamp or datetime.now(dt_timezone.utc).isoformat(timespec="milliseconds")
-        if isinstance(when, str):
-            when = when.replace("+00:00", "Z")
+        when: Any = timestamp
+        if when is None:
+            now = datetime.now(dt_timezone.utc).isoformat(timespec="milliseconds")
+            when = now.replace("+00:00", "Z")
         with checked_arguments({"type": "event_type"}):
             return telephony.speaker_event(self._event_path(), event_type, user, when)
 
@@ -338,6 +357,9 @@ class Connection(LiveConnectionOwner):
             return self
         try:
             answer = self._client.send(self._stop_request(params), timeout=timeout)
+        except NotFoundError:
+            self._ended_already()
+            answer = None
         except SymblError:
             if close_anyway:
                 self._live.close(timeout or 5.0)
@@ -352,6 +374,11 @@ class Connection(LiveConnectionOwner):
         """The checked request of ``stop()``."""
         with checked_arguments():
             return telephony.stop(self.connectionId, params, "Connection.stop params")
+
+    def _ended_already(self) -> None:
+        """The service no longer knows the call: it has ended (hung up, timed out, or stopped
+        by an earlier stop whose answer was lost), which is what a stop wants."""
+        logger.info("telephony call %s had already ended", self.connectionId)
 
     def _stopped(self, answer: Any) -> None:
         """The service confirmed the stop: take the summary links it gave."""

@@ -6,7 +6,16 @@ It makes the decisions of the synchronous client (:mod:`symbl._transport.policy`
 retries and waits, the same token refresh after a 401, the same errors, the same bytes on the
 wire. It starts no thread: proxy and CA settings are read once per client (aiohttp's
 ``trust_env`` would read ``.netrc`` in an executor thread on every request), and files are read
-in blocks on the event loop as they are uploaded.
+in blocks on the event loop as they are uploaded. One thing is left to asyncio: a base URL
+with a host name (not an IP address) is resolved by the loop's ``getaddrinfo``, in the loop's
+default executor (one thread of asyncio's, reused; aiohttp keeps each answer for 10 s).
+
+Websockets go through a session of their own: a socket holds its connection for as long as it
+is open, so it must not take a place of the REST pool (``max_connections``).
+
+One difference from ``requests`` is aiohttp's: an idempotent request (GET, PUT, DELETE) whose
+reused keep-alive connection was closed before any answer came is sent again at once on a new
+connection (RFC 9112 §9.3.1), within one attempt of the client's retry policy.
 """
 
 from __future__ import annotations
@@ -62,16 +71,21 @@ class AsyncHttpClient(ClientSettings):
     that loop from then on. Close it with ``await client.close()`` or ``async with``.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> AsyncHttpClient:
+        import_aiohttp()  # the missing extra is named before anything else is looked at
+        return super().__new__(cls)
+
     def _prepare_io(self) -> None:
         self._aiohttp = import_aiohttp()
         import yarl  # a dependency of aiohttp: there whenever aiohttp is
 
         self._url_type = yarl.URL
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._token_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closer: asyncio.Task[None] | None = None
         self._proxy = _proxy_for(self.base_url)
         self._ssl = _ssl_context()
 
@@ -85,7 +99,17 @@ class AsyncHttpClient(ClientSettings):
         """Cancel the client's background work (jobs followed after ``wait=False``, the
         readers of live connections, which stop their stream or call first), then close the
         pooled connections (of this client and the ones it made for other credentials). The
-        client must not be used afterwards."""
+        client must not be used afterwards.
+
+        From a callback, which runs in one of those tasks, the closing starts and this returns
+        at once: the task it runs in must end first, once the callback has returned.
+        """
+        if self._closer is None:
+            self._closer = asyncio.get_running_loop().create_task(self._close())
+        if asyncio.current_task() not in self._tasks:
+            await asyncio.shield(self._closer)
+
+    async def _close(self) -> None:
         tasks = [task for task in self._tasks if not task.done()]
         for task in tasks:
             task.cancel()
@@ -94,41 +118,48 @@ class AsyncHttpClient(ClientSettings):
         for derived in list(self._derived.values()):
             if isinstance(derived, AsyncHttpClient):
                 await derived.close()
-        session, self._session = self._session, None
-        if session is not None:
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
             await session.close()
 
-    def session(self) -> aiohttp.ClientSession:
-        """The client's aiohttp session, made on first use in the running event loop.
+    def session(self, live: bool = False) -> aiohttp.ClientSession:
+        """The client's aiohttp session, made on first use in the running event loop: the
+        REST one, whose pool holds ``max_connections``, or (``live``) the one websockets use,
+        which holds each socket as long as it is open and so has no limit.
 
         Raises:
-            SymblError: the client is open in another event loop that still runs.
+            SymblError: the client was closed, or is open in another event loop that still
+                runs.
         """
         loop = asyncio.get_running_loop()
         if self._closed:
             raise errors.SymblError("this AsyncClient was closed; make a new one to go on")
-        if self._session is not None and not self._session.closed and self._loop is not loop:
+        if self._sessions and self._loop is not loop:
             if self._loop is not None and not self._loop.is_closed():
                 raise errors.SymblError(
                     "this AsyncClient belongs to another event loop; make one client per loop, "
                     "or close it (await client.close()) in its own loop first"
                 )
-            self._session = None  # its loop has ended, and its connections with it
-        if self._session is None or self._session.closed:
-            self._loop = loop
-            self._token_lock = None
+            self._sessions = {}  # their loop has ended, and their connections with it
+        self._loop = loop
+        session = self._sessions.get(live)
+        if session is None or session.closed:
+            if not self._sessions:
+                self._token_lock = None  # the old one belonged to the old loop
             aiohttp = self._aiohttp
             user_agent = (
                 f"symbl-python/{__version__} (Python {platform.python_version()}; "
                 f"aiohttp {aiohttp.__version__})"
             )
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.max_connections, ssl=self._ssl),
+            connector = aiohttp.TCPConnector(
+                limit=0 if live else self.max_connections, ssl=self._ssl
+            )
+            session = self._sessions[live] = aiohttp.ClientSession(
+                connector=connector,
                 headers={"User-Agent": user_agent, "Accept": "application/json"},
                 trust_env=False,
-                auto_decompress=True,
             )
-        return self._session
+        return session
 
     def background(self, work: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
         """Run ``work`` as a task of the running loop that the client owns: :meth:`close`
@@ -177,7 +208,7 @@ class AsyncHttpClient(ClientSettings):
         for refreshed in (False, True):
             token = await self.access_token()
             try:
-                handshake = self.session().ws_connect(
+                handshake = self.session(live=True).ws_connect(
                     url,
                     headers={auth.TOKEN_HEADER: token},
                     autoping=False,
@@ -230,6 +261,7 @@ class AsyncHttpClient(ClientSettings):
         if request.json is not None:
             data = json_bytes(request.json)
             headers.setdefault("Content-Type", "application/json")
+            body = None  # as requests does: the JSON is the body
         elif isinstance(body, (bytes, bytearray)):
             data = bytes(body)
         file = None if body is None or isinstance(body, (bytes, bytearray)) else body

@@ -23,6 +23,7 @@ import configparser
 import errno
 import io
 import os
+import re
 import stat
 import threading
 import time
@@ -49,6 +50,8 @@ _CREDENTIAL_KEYS = {
     "app_secret": "app_secret",
     "appSecret": "app_secret",
 }
+# The unknown credentials keys an error message shows: short words, never an id or a secret.
+_KEY_WORD = re.compile(r"[A-Za-z_-]{1,16}")
 # How long after its modification time a symbl.conf may still change without its stat identity
 # changing: file timestamps can be this coarse (2 s on FAT, 1 s on ext3 or HFS+).
 _RECENT_NS = 2_000_000_000
@@ -176,6 +179,11 @@ def _credentials(
 
 def _base_url(explicit: str | None, files: _ConfFiles) -> str:
     if explicit is not None:
+        if not isinstance(explicit, str):
+            raise InvalidArgumentError(
+                "base_url must be a URL string such as 'https://api.symbl.ai', not a "
+                + type(explicit).__name__
+            )
         return _clean_base_url(explicit, "the base_url argument")
     from_env = os.environ.get(ENV_BASE_URL)
     if from_env:
@@ -192,8 +200,12 @@ def _base_url(explicit: str | None, files: _ConfFiles) -> str:
 
 
 def _clean_base_url(value: str, source: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value.strip())
+        absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
+    except ValueError:  # not a URL at all, e.g. an unclosed IPv6 bracket
+        absolute = False
+    if not absolute:
         raise ConfigurationError(
             f"{source} is {value!r}, which is not an absolute http(s) URL; "
             "expected something like https://api.symbl.ai or http://127.0.0.1:8080"
@@ -214,7 +226,8 @@ def _from_mapping(explicit: Mapping[str, Any]) -> Credentials:
         name = _CREDENTIAL_KEYS.get(key)
         if name is None:
             raise InvalidArgumentError(
-                f"credentials has an unknown key {key!r}; expected 'app_id' and 'app_secret'"
+                f"credentials has {_unknown_key(key)}; expected the keys 'app_id' and "
+                "'app_secret': credentials={'app_id': <app id>, 'app_secret': <app secret>}"
             )
         if not isinstance(value, str) or not value.strip():
             raise InvalidArgumentError(f"credentials[{key!r}] must be a non-empty string")
@@ -223,6 +236,18 @@ def _from_mapping(explicit: Mapping[str, Any]) -> Credentials:
     if missing:
         raise InvalidArgumentError(f"credentials is missing {' and '.join(map(repr, missing))}")
     return Credentials(values["app_id"], values["app_secret"], "the credentials= argument")
+
+
+def _unknown_key(key: Any) -> str:
+    """How an error message names a credentials key it does not know. Written the way the
+    documentation does (``{app_id: <app_id>, app_secret: <app_secret>}``), a key can be the
+    app id or the secret itself, which are long strings of letters and digits: only a short word
+    (``'appid'``, ``'region'``) is shown."""
+    if not isinstance(key, str):
+        return f"a key of type {type(key).__name__} (hidden: it may be a secret)"
+    if _KEY_WORD.fullmatch(key):
+        return f"an unknown key {key!r}"
+    return f"an unknown key of {len(key)} characters (hidden: it may be a secret)"
 
 
 def _from_environment() -> Credentials | None:
@@ -361,7 +386,7 @@ def _parse_conf(raw: bytes, path: Path) -> _Conf:
         for key in parser[section]:
             if key not in allowed:
                 raise ConfigurationError(
-                    f"{path}: unknown key {key!r} in [{section}]; expected "
+                    f"{path}: [{section}] has {_unknown_key(key)}; expected "
                     + " or ".join(repr(name) for name in allowed)
                 )
     credentials, credentials_error = None, ""

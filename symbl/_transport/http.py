@@ -171,9 +171,10 @@ class HttpClient(ClientSettings):
             timeout: read timeout for this call, overriding the client's.
             idempotent: whether repeating the request is harmless (see :meth:`send`).
         """
-        return self.send(
-            request_for(method, path, params, json, headers, idempotent), body=body, timeout=timeout
+        request = request_for(
+            method, path, params, json, headers, idempotent, body=body, timeout=timeout
         )
+        return self.send(request, body=body, timeout=timeout)
 
     def send(self, request: Request, *, body: Body = None, timeout: float | None = None) -> Any:
         """Send one API request built by the protocol core and return its decoded JSON answer.

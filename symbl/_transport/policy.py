@@ -11,8 +11,8 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import math
 import random
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from symbl import errors
 from symbl._models.objects import SymblObject
+from symbl._protocol.checks import shown
 
 logger = logging.getLogger("symbl")
 
@@ -31,6 +32,12 @@ _RETRYABLE_IF_IDEMPOTENT = frozenset({408, 500, 502, 504})
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _SECRET_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-correlation-id")
+# How a caller finds out whether a request that got no answer took effect.
+_HOW_TO_CHECK = (
+    "list the latest conversations, newest first, with client.request('GET', "
+    "'/v1/conversations', params={'order': 'desc', 'limit': 5}), or, when it added to a "
+    "conversation, read that conversation's messages"
+)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,11 @@ class Attempts:
         """
         cause = type(exc).__name__
         log_exchange(self._method, self._url, f"failed ({cause})", self._started, self._retries)
-        failure = connection_error(timed_out, connecting, cause, self._method, self._url)
+        # Such a request is never sent again (see retry_delay): the caller must find out.
+        may_have_acted = not (self._idempotent or unacted)
+        failure = connection_error(
+            timed_out, connecting, cause, self._method, self._url, may_have_acted=may_have_acted
+        )
         delay = retry_delay(self._settings, self._retries, None, {}, self._idempotent or unacted)
         if delay is None or not self._rewindable:
             raise failure from exc
@@ -144,15 +155,15 @@ class Attempts:
 
 
 def check_positive(name: str, value: float) -> None:
-    """Refuse a setting that is not a positive, finite number of seconds."""
+    """Refuse a setting that is not a positive, finite number of seconds, at most
+    ``threading.TIMEOUT_MAX`` (some 292 years: the longest wait the standard library takes)."""
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
+        or not 0 < value <= threading.TIMEOUT_MAX
     ):
         raise errors.InvalidArgumentError(
-            f"{name} must be a positive, finite number of seconds, not {value!r}"
+            f"{name} must be a positive, finite number of seconds, not {shown(value)}"
         )
 
 
@@ -174,7 +185,7 @@ def json_bytes(value: Any) -> bytes:
     """A JSON body; NaN and Infinity are refused (they are not JSON)."""
     try:
         return json.dumps(value, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise errors.InvalidArgumentError(
             f"the request body is not JSON-serialisable: {exc}"
         ) from exc
@@ -278,7 +289,13 @@ def status_error(
 
 
 def connection_error(
-    timed_out: bool, connecting: bool, cause: str, method: str, url: str
+    timed_out: bool,
+    connecting: bool,
+    cause: str,
+    method: str,
+    url: str,
+    *,
+    may_have_acted: bool = False,
 ) -> errors.APIConnectionError:
     """The typed error for a request that got no answer.
 
@@ -286,10 +303,23 @@ def connection_error(
         timed_out: it ran out of time (else: the service could not be reached).
         connecting: the time ran out while connecting (else: while waiting for the answer).
         cause: the underlying exception's class name.
+        may_have_acted: the request may have reached the service, and sending it twice is not
+            harmless (it starts a job or a call): the message says so, and how to check.
     """
     where = f"{method} {redact_url(url)}"
+    kind = "connect" if connecting else "read"
+    if may_have_acted:
+        happened = f"timed out ({kind} timeout)" if timed_out else f"failed ({cause})"
+        error_class = errors.APITimeoutError if timed_out else errors.APIConnectionError
+        return error_class(
+            f"{where} {happened} after the request was sent: the service may have received "
+            "it and acted on it (a job or a call it submits may have started) though no answer "
+            "came. It was not sent again, so that nothing is done twice. Before sending it "
+            f"again, check whether it took effect: {_HOW_TO_CHECK}",
+            method=method,
+            url=redact_url(url),
+        )
     if timed_out:
-        kind = "connect" if connecting else "read"
         return errors.APITimeoutError(
             f"{where} timed out ({kind} timeout). The service may be slow or unreachable; "
             "retry, or raise the client's timeout / connect_timeout",

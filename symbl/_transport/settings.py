@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from symbl import errors
+from symbl._protocol.checks import is_number, shown
+from symbl._protocol.options import query_value
 from symbl._protocol.request import Request
 
 from .auth import token_provider_for
@@ -95,7 +97,8 @@ class ClientSettings:
             or max_connections < 1
         ):
             raise errors.InvalidArgumentError(
-                f"max_connections must be a whole number of at least 1, not {max_connections!r}"
+                "max_connections must be a whole number of at least 1, not "
+                + shown(max_connections)
             )
         if dead_peer_timeout <= heartbeat_interval:
             raise errors.InvalidArgumentError(
@@ -157,16 +160,55 @@ def request_for(
     json: Any,
     headers: Mapping[str, str] | None,
     idempotent: bool | None,
+    *,
+    body: Any = None,
+    timeout: Any = None,
 ) -> Request:
     """A request to an endpoint given by path (``client.request(...)``), checked as far as a
-    path can be: it must start with ``/``, and the method must be a word."""
-    if not isinstance(method, str) or not method.isalpha():
+    path can be: the method must be a word and the path start with ``/``; query values are
+    strings, finite numbers or booleans (sent as ``true``/``false``), headers strings; a
+    ``body`` (sent instead of the JSON) is bytes or a binary file, a ``timeout`` seconds as
+    the client's settings are.
+
+    Raises:
+        InvalidArgumentError: naming the argument at fault.
+    """
+    if not isinstance(method, str) or not method.isascii() or not method.isalpha():
         raise errors.InvalidArgumentError(
-            f"method must be an HTTP method such as 'GET', not {method!r}"
+            f"method must be an HTTP method such as 'GET', not {shown(method)}"
         )
     if not isinstance(path, str) or not path.startswith("/"):
         raise errors.InvalidArgumentError(
-            f"path must start with '/', e.g. '/v1/conversations', not {path!r}"
+            f"path must start with '/', e.g. '/v1/conversations', not {shown(path)}"
         )
-    query = {str(name): str(value) for name, value in (params or {}).items()}
-    return Request(method.upper(), path, query, json, dict(headers or {}), idempotent)
+    if idempotent is not None and not isinstance(idempotent, bool):
+        raise errors.InvalidArgumentError(
+            f"idempotent must be True, False or None, not {shown(idempotent)}"
+        )
+    if body is not None and not isinstance(body, (bytes, bytearray)) and not hasattr(body, "read"):
+        raise errors.InvalidArgumentError(
+            f"body must be bytes or a file opened in binary mode, not {shown(body)}"
+        )
+    if timeout is not None:
+        check_positive("timeout", timeout)
+    query = {
+        name: query_value(value) for name, value in _strings("params", params, scalars=True).items()
+    }
+    return Request(method.upper(), path, query, json, _strings("headers", headers), idempotent)
+
+
+def _strings(name: str, given: Any, *, scalars: bool = False) -> dict[str, Any]:
+    """``given`` (None or a mapping) as a dict with string keys and string values (or, with
+    ``scalars``, finite numbers and booleans too)."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise errors.InvalidArgumentError(f"{name} must be a dict, not {shown(given)}")
+    for key, value in given.items():
+        fits = isinstance(value, str) or (scalars and (isinstance(value, bool) or is_number(value)))
+        if not isinstance(key, str) or not fits:
+            kinds = "strings, finite numbers or booleans" if scalars else "strings"
+            raise errors.InvalidArgumentError(
+                f"{name} must map strings to {kinds}; not {shown(key)}: {shown(value)}"
+            )
+    return dict(given)

@@ -17,6 +17,11 @@ Test controls for the live APIs (each also under ``/_emulator/``, see :mod:`.htt
 - Settings ``stream_idle_seconds`` (1800), ``telephony_speed`` (1.0),
   ``telephony_answer_seconds`` (0.5) and ``stop_order`` (``"recognition_stopped_first"``).
 
+Its doors (:mod:`.http.doors`): the admin API needs :attr:`Emulator.admin_token` (generated at
+start) in the ``X-Emulator-Admin-Token`` header; requests must name it by a loopback ``Host``
+(or one of ``allowed_hosts``); bodies are limited as they stream in (``max_media_bytes`` for
+media); media URLs are downloaded only from ``allowed_media_hosts``.
+
 Example:
     >>> from symbl.emulator import Emulator
     >>> with Emulator() as emu:
@@ -27,9 +32,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
@@ -37,26 +44,45 @@ from aiohttp import web
 
 from symbl._protocol.frames import CLOSE_INTERNAL_ERROR, is_sendable_close_code
 
-from .http.common import MIDDLEWARES, STATE
+from .http.common import JSON_LIMIT, MIDDLEWARES, STATE
+from .http.doors import DOORS, Doors, RequestLogger, doors_middleware
 from .http.jobs import start_webhooks, stop_jobs
 from .http.routes import ROUTES
 from .http.streaming import end_live_sessions
 from .media import parse_transcript
 from .stores.faults import FaultRule
+from .stores.hosts import HostList
 from .stores.processing import RegisteredMedia, import_text
-from .stores.requestlog import RecordedRequest
+from .stores.requestlog import ADMIN_TOKEN_HEADER, RecordedRequest
 from .stores.settings import DEFAULT_APP_ID, DEFAULT_APP_SECRET, Settings
 from .stores.state import EmulatorState
 
 T = TypeVar("T")
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
+_WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
+#: Where :class:`Emulator` writes one line per request when ``log_requests`` is on.
+REQUEST_LOGGER = logging.getLogger("symbl.emulator.requests")
 
 
-def create_app(state: EmulatorState) -> web.Application:
-    """Build the aiohttp application serving the whole API over ``state``."""
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=0)
+def create_app(
+    state: EmulatorState, admin_token: str | None, allowed_hosts: Iterable[str] = ()
+) -> web.Application:
+    """Build the aiohttp application serving the whole API over ``state``.
+
+    Args:
+        state: what the emulator knows.
+        admin_token: the token the admin API needs (``X-Emulator-Admin-Token``); None leaves
+            the admin API open to anyone who can reach the port (unsafe).
+        allowed_hosts: ``Host`` names (``name`` or ``name:port``; ``"*"`` for any) accepted
+            besides the loopback names.
+
+    Raises:
+        ValueError: a malformed host.
+    """
+    app = web.Application(middlewares=[doors_middleware, *MIDDLEWARES], client_max_size=JSON_LIMIT)
     app[STATE] = state
+    app[DOORS] = Doors(admin_token, HostList(allowed_hosts))
     app.add_routes(ROUTES)
     app.on_startup.append(start_webhooks)
     app.on_shutdown.append(stop_jobs)
@@ -72,8 +98,20 @@ class Emulator:
         port: TCP port; 0 picks a free one (see :attr:`base_url`).
         apps: ``{app_id: app_secret}`` allowed to generate tokens; by default one app,
             ``emulator-app-id`` / ``emulator-app-secret``.
+        admin_token: the token the admin API needs in the ``X-Emulator-Admin-Token`` header;
+            by default a random one (see :attr:`admin_token`).
+        open_admin: serve the admin API to anyone who can reach the port, without the token
+            (unsafe: any local program, or a web page, could then change the emulator).
+        allowed_hosts: ``Host`` names accepted besides ``localhost``, ``127.0.0.1``, ``[::1]``
+            and ``host``: ``name`` or ``name:port``, ``"*"`` for any.
+        log_requests: write one line per request (tokens fingerprinted) to the
+            ``symbl.emulator.requests`` logger, at INFO.
         **settings: initial :class:`~symbl.emulator.stores.settings.Settings`, e.g.
-            ``token_lifetime=1.0``.
+            ``token_lifetime=1.0``, ``max_media_bytes=1 << 30``,
+            ``allowed_media_hosts=["media.example.com"]``.
+
+    Raises:
+        ValueError: an invalid setting, admin token or host.
     """
 
     def __init__(
@@ -82,14 +120,28 @@ class Emulator:
         port: int = 0,
         *,
         apps: Mapping[str, str] | None = None,
+        admin_token: str | None = None,
+        open_admin: bool = False,
+        allowed_hosts: Iterable[str] = (),
+        log_requests: bool = False,
         **settings: Any,
     ) -> None:
         initial = Settings()
         initial.update(settings)
+        if admin_token is not None and not (isinstance(admin_token, str) and admin_token.strip()):
+            raise ValueError("admin_token must be a non-empty string")
         self._apps = dict(apps) if apps else {DEFAULT_APP_ID: DEFAULT_APP_SECRET}
         self.state = EmulatorState(self._apps, initial)
         self.host = host
         self.port = port
+        #: The token the admin API needs, in the ``X-Emulator-Admin-Token`` header.
+        self.admin_token = admin_token or secrets.token_urlsafe(32)
+        self.open_admin = open_admin
+        self.allowed_hosts = list(allowed_hosts)
+        if host not in _WILDCARD_ADDRESSES:
+            self.allowed_hosts.append(host)
+        HostList(self.allowed_hosts)  # check them now rather than at start()
+        self.log_requests = log_requests
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -160,8 +212,14 @@ class Emulator:
         workers = ThreadPoolExecutor(thread_name_prefix="symbl-emulator-worker")
         loop.set_default_executor(workers)
         try:
+            app = create_app(
+                self.state, None if self.open_admin else self.admin_token, self.allowed_hosts
+            )
             self._runner = web.AppRunner(
-                create_app(self.state), access_log=None, shutdown_timeout=1.0
+                app,
+                access_log=REQUEST_LOGGER if self.log_requests else None,
+                access_log_class=RequestLogger,
+                shutdown_timeout=1.0,
             )
             loop.run_until_complete(self._runner.setup())
             loop.run_until_complete(web.SockSite(self._runner, sock).start())
@@ -199,6 +257,11 @@ class Emulator:
         """``{'app_id': ..., 'app_secret': ...}`` for the first app, ready for ``credentials=``."""
         return {"app_id": self.app_id, "app_secret": self.app_secret}
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """``{"X-Emulator-Admin-Token": ...}``: the headers of a request to the admin API."""
+        return {ADMIN_TOKEN_HEADER: self.admin_token}
+
     def environ(self) -> dict[str, str]:
         """Environment variables that point the SDK (or a subprocess) at this emulator."""
         return {
@@ -228,7 +291,8 @@ class Emulator:
         self.call(self.state.reset)
 
     def requests(self, path: str = "", method: str = "") -> list[RecordedRequest]:
-        """Requests received so far, optionally those whose path starts with ``path``."""
+        """Requests received so far (the latest 10,000; secrets replaced by their
+        :func:`~symbl.emulator.fingerprint`), optionally those whose path starts with ``path``."""
         return self.state.requests.entries(path, method)
 
     def configure(self, **settings: Any) -> None:

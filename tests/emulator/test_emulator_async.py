@@ -17,7 +17,7 @@ import requests
 import symbl
 from symbl.emulator import Emulator
 
-from helpers import MEETING, TRANSCRIPT, make_wav, wait_until
+from helpers import MEETING, TRANSCRIPT, admin_http, make_wav, wait_until
 
 
 def call(emu: Emulator, token: str, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -43,8 +43,12 @@ class Receiver(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
     @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.host}"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -130,6 +134,7 @@ def test_webhook_gets_every_status_change(emu: Emulator, token: str, receiver: R
 
 
 def test_url_jobs_download_the_media(emu: Emulator, token: str, receiver: Receiver) -> None:
+    emu.configure(allowed_media_hosts=[receiver.host])
     answer = call(
         emu, token, "POST", "/v1/process/audio/url", json={"url": receiver.url + "/call.wav"}
     )
@@ -145,6 +150,7 @@ def test_url_jobs_download_the_media(emu: Emulator, token: str, receiver: Receiv
 def test_url_that_cannot_be_fetched_or_decoded_fails_the_job(
     emu: Emulator, token: str, receiver: Receiver, path: str
 ) -> None:
+    emu.configure(allowed_media_hosts=[receiver.host])
     answer = call(emu, token, "POST", "/v1/process/audio/url", json={"url": receiver.url + path})
     assert wait_for_job(emu, token, answer.json()["jobId"]) == "failed"
 
@@ -220,7 +226,8 @@ def test_media_without_a_transcript_completes_honestly(emu_env: Emulator, tmp_pa
     assert conversation.get_messages().messages == []
     metrics = {m.type: m for m in conversation.get_analytics().metrics}
     assert metrics["total_silence"].seconds == pytest.approx(4.0, abs=0.05)
-    listing = requests.get(emu_env.base_url + "/_emulator/conversations", timeout=5).json()
+    admin = admin_http(emu_env)
+    listing = admin.get(emu_env.base_url + "/_emulator/conversations", timeout=5).json()
     (summary,) = listing["conversations"]
     assert summary["sources"] == ["wav: no transcript"]
 
@@ -357,22 +364,23 @@ def test_same_input_same_insights(emu: Emulator, token: str) -> None:
 
 def test_admin_media_and_conversation_import(emu: Emulator) -> None:
     admin = emu.base_url + "/_emulator"
-    bad = requests.post(
+    http = admin_http(emu)
+    bad = http.post(
         admin + "/media", json={"url": "https://x", "transcript": [{"text": ""}]}, timeout=5
     )
     assert bad.status_code == 400
-    good = requests.post(
+    good = http.post(
         admin + "/media",
         json={"url": "https://x", "transcript": [{"text": "Hi.", "start": 0, "end": 1}]},
         timeout=5,
     )
     assert good.status_code == 201
-    imported = requests.post(
+    imported = http.post(
         admin + "/conversations", json={"id": "777", "messages": MEETING["messages"]}, timeout=5
     )
     assert imported.status_code == 201
     assert imported.json()["id"] == "777"
-    duplicate = requests.post(
+    duplicate = http.post(
         admin + "/conversations", json={"id": "777", "messages": MEETING["messages"]}, timeout=5
     )
     assert duplicate.status_code == 400

@@ -22,7 +22,7 @@ from websocket import WebSocket, create_connection
 
 from symbl.emulator import Emulator
 
-from helpers import OLD_CLIENT_PSTN, OLD_CLIENT_SIP, OLD_CLIENT_START, wait_until
+from helpers import OLD_CLIENT_PSTN, OLD_CLIENT_SIP, OLD_CLIENT_START, admin_http, wait_until
 
 RATE = 16000
 SCRIPT = [
@@ -293,7 +293,7 @@ def test_exact_audio_and_frame_statistics_are_recorded(
     assert stream["largest_frame"] == 3000
     assert stream["audio_before_start"] == 1
     assert stream["audio_seconds"] == pytest.approx(1.3)
-    over_http = requests.get(emu.base_url + "/_emulator/streams/s5/audio", timeout=5)
+    over_http = admin_http(emu).get(emu.base_url + "/_emulator/streams/s5/audio", timeout=5)
     assert over_http.content == audio
 
 
@@ -679,7 +679,7 @@ def test_drop_websockets_cuts_sockets_without_a_close_frame(
         streaming.recv()
     assert wait_until(lambda: stream_of(emu, "d1")["state"] == "completed")
     assert until_pong(subscriber) == []  # other paths untouched
-    dropped = requests.post(emu.base_url + "/_emulator/websockets:drop", timeout=5).json()
+    dropped = admin_http(emu).post(emu.base_url + "/_emulator/websockets:drop", timeout=5).json()
     assert dropped == {"dropped": 1}
     with pytest.raises(websocket.WebSocketConnectionClosedException):
         subscriber.recv()
@@ -703,9 +703,10 @@ def test_reset_ends_everything_and_closes_every_socket(
 
 def test_admin_http_controls(emu: Emulator, token: str, sockets: list[WebSocket]) -> None:
     admin = emu.base_url + "/_emulator"
-    assert requests.put(admin + "/live-transcript", json={"transcript": SCRIPT}, timeout=5).ok
-    assert len(requests.get(admin + "/live-transcript", timeout=5).json()["transcript"]) == 2
-    bad = requests.put(admin + "/live-transcript", json={"transcript": [{"text": ""}]}, timeout=5)
+    http = admin_http(emu)
+    assert http.put(admin + "/live-transcript", json={"transcript": SCRIPT}, timeout=5).ok
+    assert len(http.get(admin + "/live-transcript", timeout=5).json()["transcript"]) == 2
+    bad = http.put(admin + "/live-transcript", json={"transcript": [{"text": ""}]}, timeout=5)
     assert bad.status_code == 400
     settings = {
         "streamIdleSeconds": 5.0,
@@ -713,24 +714,23 @@ def test_admin_http_controls(emu: Emulator, token: str, sockets: list[WebSocket]
         "stopOrder": "conversation_completed_first",
     }
     assert (
-        requests.patch(admin + "/settings", json=settings, timeout=5).json()["telephonySpeed"]
-        == 50.0
+        http.patch(admin + "/settings", json=settings, timeout=5).json()["telephonySpeed"] == 50.0
     )
     for wrong in ({"stopOrder": "whenever"}, {"telephonySpeed": 0}):
-        assert requests.patch(admin + "/settings", json=wrong, timeout=5).status_code == 400
+        assert http.patch(admin + "/settings", json=wrong, timeout=5).status_code == 400
     call = post(emu, token, "/v1/endpoint:connect", PSTN_START).json()
-    hangup = requests.post(f"{admin}/calls/{call['connectionId']}:hangup", timeout=5)
+    hangup = http.post(f"{admin}/calls/{call['connectionId']}:hangup", timeout=5)
     assert hangup.json() == {"connectionId": call["connectionId"], "state": "ended"}
-    assert requests.post(f"{admin}/calls/nope:hangup", timeout=5).status_code == 404
-    (listed,) = requests.get(admin + "/calls", timeout=5).json()["calls"]
+    assert http.post(f"{admin}/calls/nope:hangup", timeout=5).status_code == 404
+    (listed,) = http.get(admin + "/calls", timeout=5).json()["calls"]
     assert (listed["state"], listed["ended_by"]) == ("ended", "hangup")
-    outbox = requests.get(admin + "/outbox", timeout=5).json()["outbox"]
+    outbox = http.get(admin + "/outbox", timeout=5).json()["outbox"]
     assert [m["invokeOn"] for m in outbox] == ["start", "stop"]  # hang-up runs the stop actions
     ws = connect(emu, "/v1/streaming/a1", token, sockets)
     start(ws)
-    (stream,) = requests.get(admin + "/streams", timeout=5).json()["streams"]
+    (stream,) = http.get(admin + "/streams", timeout=5).json()["streams"]
     assert (stream["connectionId"], stream["sockets"]) == ("a1", 1)
-    assert requests.delete(admin + "/live-transcript", timeout=5).json() == {"lines": 0}
+    assert http.delete(admin + "/live-transcript", timeout=5).json() == {"lines": 0}
 
 
 def test_stopping_the_emulator_closes_live_sockets_promptly() -> None:

@@ -26,7 +26,7 @@ from websocket import WebSocket, create_connection
 from symbl._protocol.names import snake_case
 from symbl.emulator import Emulator
 
-from helpers import wait_until
+from helpers import admin_http, wait_until
 
 RATE = 16000
 FRAME = 8192
@@ -189,7 +189,7 @@ def time_offsets(frames: list[Any]) -> list[int]:
 
 
 def admin(emu: Emulator, route: str, body: Any = None) -> requests.Response:
-    return requests.post(f"{emu.base_url}/_emulator/{route}", json=body, timeout=5)
+    return admin_http(emu).post(f"{emu.base_url}/_emulator/{route}", json=body, timeout=5)
 
 
 def start_call(emu: Emulator, token: str) -> str:
@@ -679,7 +679,7 @@ def test_socket_rules_over_the_admin_api(emu: Emulator) -> None:
     created = admin(emu, "faults", rule).json()
     assert {key: created[key] for key in rule} == rule
     assert "status" not in created
-    listed = requests.get(emu.base_url + "/_emulator/faults", timeout=5).json()["faults"]
+    listed = admin_http(emu).get(emu.base_url + "/_emulator/faults", timeout=5).json()["faults"]
     assert listed == [created]
     request_rule = admin(emu, "faults", {"path": "/v1/job/*", "status": 503}).json()
     assert "websocket" not in request_rule

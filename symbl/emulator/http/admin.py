@@ -39,7 +39,9 @@
 - ``POST /_emulator/websockets:unfreeze``: end the freeze; optional body ``{"path": ...}``;
   answers ``{"unfrozen": n}``.
 
-No token is needed, nothing here is logged, and faults never apply here.
+Every route needs the admin token in the ``X-Emulator-Admin-Token`` header (see
+:mod:`.doors`); nothing here is logged, and faults never apply here. Bodies are JSON, up to
+16 MiB.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ from .common import ApiError, json_response, read_json, read_object, state_of
 
 routes = web.RouteTableDef()
 PREFIX = "/_emulator"
+# Transcripts and conversations given whole can be long.
+_LIMIT = 16 << 20
 
 
 @routes.post(PREFIX + "/reset")
@@ -93,7 +97,7 @@ async def update_settings(request: web.Request) -> web.Response:
     """Change some settings: ``{"tokenLifetime": 1.0}``."""
     state = state_of(request)
     try:
-        state.settings.update(await read_object(request))
+        state.settings.update(await read_object(request, _LIMIT))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
     return json_response(state.settings.to_json())
@@ -102,7 +106,7 @@ async def update_settings(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/apps")
 async def add_app(request: web.Request) -> web.Response:
     """Register an app id and secret that may generate tokens."""
-    app_id, app_secret = app_credentials(await read_object(request))
+    app_id, app_secret = app_credentials(await read_object(request, _LIMIT))
     state_of(request).tokens.add_app(app_id, app_secret)
     return json_response({"appId": app_id}, status=201)
 
@@ -122,7 +126,7 @@ async def list_faults(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/faults")
 async def add_fault(request: web.Request) -> web.Response:
     """Add a fault rule, e.g. ``{"path": "/v1/job/*", "status": 503, "times": 2}``."""
-    body = {snake_case(name): value for name, value in (await read_object(request)).items()}
+    body = {snake_case(name): value for name, value in (await read_object(request, _LIMIT)).items()}
     body.pop("id", None)
     try:
         rule = FaultRule(**body)
@@ -141,7 +145,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/media")
 async def register_media(request: web.Request) -> web.Response:
     """Register the transcript the emulator uses for some media (by URL or SHA-256)."""
-    body = await read_object(request)
+    body = await read_object(request, _LIMIT)
     keys = [key for key in ("url", "sha256") if isinstance(body.get(key), str) and body[key]]
     if len(keys) != 1 or set(body) - {"url", "sha256", "transcript", "duration"}:
         raise ApiError(
@@ -180,7 +184,7 @@ async def list_all_conversations(request: web.Request) -> web.Response:
 async def import_conversation(request: web.Request) -> web.Response:
     """Add a finished conversation from text messages, with a chosen id if given."""
     state = state_of(request)
-    body = await read_object(request)
+    body = await read_object(request, _LIMIT)
     app_id = body.pop("appId", next(iter(state.tokens.apps)))
     conversation_id = body.pop("id", None)
     name = body.pop("name", None)
@@ -212,7 +216,7 @@ async def get_live_transcript(request: web.Request) -> web.Response:
 async def set_live_transcript(request: web.Request) -> web.Response:
     """Set the live transcript: ``{"transcript": [...]}``."""
     try:
-        lines = parse_transcript(await read_object(request))
+        lines = parse_transcript(await read_object(request, _LIMIT))
     except ValueError as exc:
         raise ApiError(400, f"Invalid transcript: {exc}") from None
     state_of(request).live_transcript = lines
@@ -270,7 +274,7 @@ async def list_outbox(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/websockets:drop")
 async def drop_websockets(request: web.Request) -> web.Response:
     """Cut live websockets (those under ``path``, if given) without a close frame."""
-    body = await read_json(request) if request.body_exists else {}
+    body = await read_json(request, _LIMIT) if request.body_exists else {}
     prefix = body.get("path", "") if isinstance(body, dict) else None
     if not isinstance(prefix, str):
         raise ApiError(400, 'The body is optional: {"path": "<path prefix>"}.')
@@ -281,7 +285,7 @@ async def drop_websockets(request: web.Request) -> web.Response:
 async def close_websockets(request: web.Request) -> web.Response:
     """Close live websockets (those under ``path``, if given) with ``code`` and ``reason``."""
     usage = 'The body is optional: {"path": "<path prefix>", "code": 1011, "reason": "..."}.'
-    body = await read_json(request) if request.body_exists else {}
+    body = await read_json(request, _LIMIT) if request.body_exists else {}
     if not isinstance(body, dict) or set(body) - {"path", "code", "reason"}:
         raise ApiError(400, usage)
     prefix = body.get("path", "")
@@ -300,7 +304,7 @@ async def close_websockets(request: web.Request) -> web.Response:
 async def freeze_websockets(request: web.Request) -> web.Response:
     """Freeze live websockets (those under ``path``, if given), for ``seconds`` if given."""
     usage = 'The body is optional: {"path": "<path prefix>", "seconds": 5}.'
-    body = await read_json(request) if request.body_exists else {}
+    body = await read_json(request, _LIMIT) if request.body_exists else {}
     if not isinstance(body, dict) or set(body) - {"path", "seconds"}:
         raise ApiError(400, usage)
     prefix, seconds = body.get("path", ""), body.get("seconds")
@@ -315,7 +319,7 @@ async def freeze_websockets(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/websockets:unfreeze")
 async def unfreeze_websockets(request: web.Request) -> web.Response:
     """End the freeze of live websockets (those under ``path``, if given)."""
-    body = await read_json(request) if request.body_exists else {}
+    body = await read_json(request, _LIMIT) if request.body_exists else {}
     prefix = body.get("path", "") if isinstance(body, dict) and set(body) <= {"path"} else None
     if not isinstance(prefix, str):
         raise ApiError(400, 'The body is optional: {"path": "<path prefix>"}.')

@@ -13,13 +13,17 @@ from symbl.emulator.stores.tokens import InvalidAppCredentialsError
 from .common import ApiError, json_response, read_object, state_of
 
 routes = web.RouteTableDef()
+# A token request is a few short strings.
+_TOKEN_REQUEST_LIMIT = 16 << 10
 
 
 @routes.post(auth.TOKEN_PATH)
 async def generate_token(request: web.Request) -> web.Response:
     """Exchange an app id and secret for an access token."""
     try:
-        app_id, app_secret = auth.check_token_request(await read_object(request))
+        app_id, app_secret = auth.check_token_request(
+            await read_object(request, _TOKEN_REQUEST_LIMIT)
+        )
     except ProtocolError as exc:
         raise ApiError(400, str(exc)) from None
     try:

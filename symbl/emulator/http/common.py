@@ -1,9 +1,16 @@
 """HTTP plumbing shared by every emulator area: errors, body reading, and the middlewares.
 
-The middlewares run in this order for every request: record it in the request log, turn any
-error into the service's JSON error shape, apply injected faults, then check the access token.
-The admin API (``/_emulator/...``) and token generation need no token; the admin API is neither
+The middlewares run in this order for every request: the doors (the ``Host`` check and the
+admin token, see :mod:`.doors`), record it in the request log, turn any error into the
+service's JSON error shape, apply injected faults, then check the access token. The admin API
+(``/_emulator/...``) and token generation need no access token; the admin API is neither
 logged nor subject to faults.
+
+Bodies are read only by the handler that needs them, as they stream in, up to that handler's
+limit: a larger ``Content-Length`` is refused with 413 before anything is read, and a chunked
+body is refused once it passes the limit. JSON endpoints take only JSON content types (415
+otherwise). A request refused before its body was read has at most :data:`DRAIN_LIMIT` bytes
+of it read (and recorded); beyond that its connection is closed after the answer.
 """
 
 from __future__ import annotations
@@ -23,7 +30,13 @@ from aiohttp import web
 
 from symbl._protocol import auth
 from symbl._protocol.errors import ProtocolError
-from symbl.emulator.stores.requestlog import BODY_KEEP_LIMIT, RecordedRequest
+from symbl.emulator.stores.requestlog import (
+    BODY_KEEP_LIMIT,
+    RecordedRequest,
+    redact_headers,
+    redact_query,
+    redact_query_string,
+)
 from symbl.emulator.stores.state import EmulatorState
 
 logger = logging.getLogger("symbl.emulator")
@@ -35,10 +48,15 @@ _RECORD: ContextVar[RecordedRequest | None] = ContextVar("symbl_record", default
 _APP_ID: ContextVar[str] = ContextVar("symbl_app_id", default="")
 ADMIN_PREFIX = "/_emulator/"
 TOKEN_REJECTED = "Token validation failed for provided token."
-# JSON bodies above this are refused, as the service does for oversized requests.
-MAX_JSON_BODY = 16 << 20
+# The largest JSON body of an endpoint that names no other limit.
+JSON_LIMIT = 1 << 20
+# How much of the body of a refused request is read (and recorded) before the answer.
+DRAIN_LIMIT = 1 << 20
+# JSON integers beyond this are refused: no client means them, and they overflow floats.
+_LARGEST_INTEGER = 1 << 64
 _SPOOL_IN_MEMORY = 1 << 20
 _READ_CHUNK = 1 << 16
+_BODY_READ = web.RequestKey("symbl_emulator_body_read", bool)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,11 +73,14 @@ class ApiError(Exception):
 
 @contextmanager
 def protocol_errors_as_400() -> Iterator[None]:
-    """Answer a :class:`ProtocolError` raised in the block with a 400 and its message."""
+    """Answer a :class:`ProtocolError` raised in the block with a 400 and its message (and
+    JSON in the request nested too deeply to decode, with a 400 too)."""
     try:
         yield
     except ProtocolError as exc:
         raise ApiError(400, str(exc)) from None
+    except RecursionError:
+        raise ApiError(400, "The request holds JSON nested too deeply.") from None
 
 
 def json_response(
@@ -79,66 +100,148 @@ def app_id_of(request: web.Request) -> str:
     return _APP_ID.get()
 
 
-async def read_body(request: web.Request, limit: int = MAX_JSON_BODY) -> bytes:
-    """Read a (small) body whole and record it."""
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"Request body is larger than {limit} bytes.")
-    data = await request.read()
-    if len(data) > limit:
-        raise ApiError(413, f"Request body is larger than {limit} bytes.")
-    _record_body(data[:BODY_KEEP_LIMIT], len(data), hashlib.sha256(data).hexdigest())
-    return data
+async def read_json(request: web.Request, limit: int = JSON_LIMIT) -> Any:
+    """Read and decode a JSON body of at most ``limit`` bytes.
+
+    Raises:
+        ApiError: 415 for a Content-Type that is not JSON, 413 for a body over ``limit``, 400
+            for a body that is not JSON (or holds a number no JSON client means).
+    """
+    content_type = request.headers.get("Content-Type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        shown = repr(content_type) if content_type else "none"
+        raise ApiError(415, f"Content-Type must be application/json, not {shown}.")
+    data = bytearray()
+    await _stream_body(request, data.extend, limit)
+    return decode_json(bytes(data))
 
 
-async def read_json(request: web.Request) -> Any:
-    """Read and decode a JSON body; a malformed one is a 400, as on the service."""
-    data = await read_body(request)
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise ApiError(400, f"Request body is not valid JSON: {exc}") from exc
-
-
-async def read_object(request: web.Request) -> dict[str, Any]:
-    """Read a JSON body that must be an object; anything else is a 400."""
-    body = await read_json(request)
+async def read_object(request: web.Request, limit: int = JSON_LIMIT) -> dict[str, Any]:
+    """Read a JSON body that must be an object (as :func:`read_json`); anything else is a 400."""
+    body = await read_json(request, limit)
     if not isinstance(body, dict):
         raise ApiError(400, "Request body must be a JSON object.")
     return body
 
 
-async def spool_body(request: web.Request) -> IO[bytes]:
-    """Stream a (possibly huge) upload into a temporary file, hashing as it goes.
+def decode_json(data: bytes | str) -> Any:
+    """Decode a JSON request body (see :func:`parse_json`).
+
+    Raises:
+        ApiError: 400, naming what is wrong.
+    """
+    try:
+        return parse_json(data)
+    except ValueError as exc:
+        raise ApiError(400, f"Request body is not valid JSON: {exc}") from None
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Decode JSON text as the service's JSON parser would accept it.
+
+    Raises:
+        ValueError: text that is not JSON (``NaN`` and ``Infinity`` included), is nested too
+            deeply, or holds a number beyond what a JSON client means (an integer past 2**64,
+            a float that overflows).
+    """
+    try:
+        return json.loads(data, parse_constant=_no_constant, parse_float=_float, parse_int=_int)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:20]}... is too large")
+    return value
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _LARGEST_INTEGER:
+        raise ValueError(f"the integer {text[:20]}... is too large")
+    return value
+
+
+async def spool_body(request: web.Request, limit: int, hint: str = "") -> IO[bytes]:
+    """Stream a (possibly huge) upload of at most ``limit`` bytes into a temporary file,
+    hashing as it goes.
 
     The first megabyte stays in memory; the rest goes to disk, so the emulator's memory does
     not grow with the upload. The returned file is positioned at its start; close it when done.
+
+    Raises:
+        ApiError: 413 for a body over ``limit`` (the message ends with ``hint``).
     """
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
-    await _stream_body(request, spool.write)
+    try:
+        await _stream_body(request, spool.write, limit, hint)
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
     return spool
 
 
-async def discard_body(request: web.Request) -> None:
-    """Read and drop an unread body (recording its size), so the client sees our answer."""
-    if request.body_exists and not request.content.at_eof():
-        await _stream_body(request, lambda chunk: None)
+async def drain_body(request: web.Request) -> bool:
+    """Read and drop (recording it) the unread body of a refused request, up to
+    :data:`DRAIN_LIMIT` bytes, so that the client sees the answer; return whether it was all
+    read. When it was not, the connection must be closed after the answer (see
+    :func:`refusal`)."""
+    if not request.body_exists or request.content.at_eof():
+        return True
+    length = request.content_length
+    if request.get(_BODY_READ) or (length is not None and length > DRAIN_LIMIT):
+        return False  # a handler refused it as too large, or it is too large to drain
+    try:
+        await _stream_body(request, lambda chunk: None, DRAIN_LIMIT)
+    except ApiError:
+        return False
+    return True
 
 
-async def _stream_body(request: web.Request, sink: Callable[[bytes], object]) -> None:
+async def refusal(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send a refusal without its request's body having been read: drain what is cheap to
+    drain, else close the connection after the answer (the server then reads and drops the
+    rest for a few seconds only, so the client can read the answer)."""
+    if not await drain_body(request):
+        response.force_close()
+    return response
+
+
+async def _stream_body(
+    request: web.Request, sink: Callable[[bytes], object], limit: int, hint: str = ""
+) -> None:
+    """Hand the body to ``sink`` as it arrives, recording it; refuse it past ``limit``."""
+    too_large = f"Request body is larger than {limit} bytes.{hint}"
+    request[_BODY_READ] = True
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, too_large)
     digest = hashlib.sha256()
     head = bytearray()
     size = 0
-    while True:
-        chunk = await request.content.read(_READ_CHUNK)
-        if not chunk:
-            break
-        sink(chunk)
-        digest.update(chunk)
-        if len(head) < BODY_KEEP_LIMIT:
-            head += chunk[: BODY_KEEP_LIMIT - len(head)]
-        size += len(chunk)
-    _record_body(bytes(head), size, digest.hexdigest())
+    try:
+        while True:
+            chunk = await request.content.read(_READ_CHUNK)
+            if not chunk:
+                break
+            if size + len(chunk) > limit:
+                raise ApiError(413, too_large)
+            sink(chunk)
+            digest.update(chunk)
+            if len(head) < BODY_KEEP_LIMIT:
+                head += chunk[: BODY_KEEP_LIMIT - len(head)]
+            size += len(chunk)
+    finally:
+        _record_body(request, bytes(head), size, digest.hexdigest())
 
 
 def record_upgrade() -> None:
@@ -149,10 +252,10 @@ def record_upgrade() -> None:
         record.status = 101
 
 
-def _record_body(head: bytes, size: int, sha256: str) -> None:
+def _record_body(request: web.Request, head: bytes, size: int, sha256: str) -> None:
     record = _RECORD.get()
     if record is not None:
-        record.set_body(head, size, sha256)
+        state_of(request).requests.set_body(record, head, size, sha256)
 
 
 @web.middleware
@@ -163,9 +266,9 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     record = RecordedRequest(
         method=request.method,
         path=request.path,
-        query_string=request.rel_url.raw_query_string,
-        query=list(request.query.items()),
-        headers={key.lower(): value for key, value in request.headers.items()},
+        query_string=redact_query_string(request.rel_url.raw_query_string),
+        query=redact_query(list(request.query.items())),
+        headers=redact_headers(request.headers),
         websocket=request.headers.get("Upgrade", "").lower() == "websocket",
     )
     _RECORD.set(record)
@@ -183,19 +286,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as exc:
-        await discard_body(request)
-        return json_response({"message": exc.message, **exc.extra}, status=exc.status)
+        return await error_response(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        await discard_body(request)
         message = f"{exc.reason}: {request.method} {request.path}"
-        return json_response({"message": message}, status=exc.status, headers=_allow(exc))
+        answer = json_response({"message": message}, status=exc.status, headers=_allow(exc))
+        return await refusal(request, answer)
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
         logger.exception("emulator handler failed for %s %s", request.method, request.path)
         return json_response({"message": "Internal error in the Symbl emulator."}, status=500)
+
+
+async def error_response(request: web.Request, error: ApiError) -> web.StreamResponse:
+    """The service's ``{"message": ...}`` answer to an :class:`ApiError`."""
+    answer = json_response({"message": error.message, **error.extra}, status=error.status)
+    return await refusal(request, answer)
 
 
 @web.middleware
@@ -217,8 +325,9 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if rule.status is None:
         return await handler(request)
     body = rule.body if rule.body is not None else {"message": f"Injected fault {rule.status}."}
-    await discard_body(request)
-    return json_response(body, status=rule.status, headers=dict(rule.headers))
+    return await refusal(
+        request, json_response(body, status=rule.status, headers=dict(rule.headers))
+    )
 
 
 @web.middleware
@@ -229,7 +338,6 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     tokens = state_of(request).tokens
     app_id = next(filter(None, map(tokens.app_for, presented_tokens(request))), None)
     if app_id is None:
-        await discard_body(request)
         raise ApiError(401, TOKEN_REJECTED)
     _APP_ID.set(app_id)
     record = _RECORD.get()

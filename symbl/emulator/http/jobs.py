@@ -9,7 +9,6 @@ Python SDK (reassembled by concatenation).
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 from collections.abc import Mapping
 from typing import IO, Any
@@ -24,8 +23,19 @@ from symbl.emulator.media import MediaInfo
 from symbl.emulator.stores.conversations import ConversationNotFoundError, StoredConversation
 from symbl.emulator.stores.jobs import JobNotFoundError
 from symbl.emulator.stores.processing import add_media, add_text, probe_upload, sha256_of
+from symbl.emulator.stores.settings import Settings
 
-from .common import STATE, ApiError, app_id_of, json_response, read_object, spool_body, state_of
+from .common import (
+    STATE,
+    ApiError,
+    app_id_of,
+    json_response,
+    parse_json,
+    read_object,
+    spool_body,
+    state_of,
+)
+from .doors import check_media_host
 
 routes = web.RouteTableDef()
 _MEDIA = jobs.PROCESS_PATH.format(kind="{media:" + "|".join(jobs.MEDIA_KINDS) + "}")
@@ -44,7 +54,11 @@ _JSON_OPTIONS = (
     "features",
     "metadata",
 )
-_DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
+# Text conversations can be long: a day of chat is a few MiB of JSON.
+_TEXT_LIMIT = 8 << 20
+_MEDIA_LIMIT_HINT = (
+    " Raise the emulator's max_media_bytes setting (--max-media-bytes) to accept it."
+)
 _WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
@@ -59,7 +73,8 @@ async def submit_file(request: web.Request) -> web.Response:
         accepted = ", ".join(_CONTENT_TYPES[media])
         raise ApiError(400, f"Content-Type {content_type!r} is not for {media}; use {accepted}.")
     conversation = _target(request, options)
-    spool = await spool_body(request)
+    limit = state_of(request).settings.max_media_bytes
+    spool = await spool_body(request, limit, _MEDIA_LIMIT_HINT)
     if _size(spool) == 0:
         raise ApiError(400, "The request body is empty; send the media file's bytes.")
     library = state_of(request).media_library
@@ -88,7 +103,8 @@ async def submit_url(request: web.Request) -> web.Response:
     options = _checked(body, _options.URL_OPTIONS)
     options.update(_checked(_query_options(request), _options.URL_QUERY_OPTIONS))
     conversation = _target(request, options)
-    library = state_of(request).media_library
+    state = state_of(request)
+    library = state.media_library
 
     async def work() -> None:
         registered = library.by_url.get(url)
@@ -96,7 +112,7 @@ async def submit_url(request: web.Request) -> web.Response:
             info = MediaInfo("registered", "", registered.duration)
             add_media(conversation, info, registered, options)
             return
-        spool = await _download(url)
+        spool = await _download(url, state.settings)
         try:
             info = await asyncio.get_running_loop().run_in_executor(None, probe_upload, spool)
             add_media(conversation, info, None, options)
@@ -110,7 +126,7 @@ async def submit_url(request: web.Request) -> web.Response:
 @routes.put(_TEXT + jobs.APPEND_SUFFIX)
 async def submit_text(request: web.Request) -> web.Response:
     """A text conversation: messages and options in a JSON body."""
-    body = await read_object(request)
+    body = await read_object(request, _TEXT_LIMIT)
     try:
         messages = check_messages(body.pop("messages", None))
     except ValueError as exc:
@@ -174,7 +190,7 @@ def _query_options(request: web.Request) -> dict[str, Any]:
         value: Any = values[-1]
         if name in _JSON_OPTIONS:
             try:
-                value = json.loads(value)
+                value = parse_json(value)
             except ValueError:
                 raise ApiError(400, f'"{name}" must be JSON text in the query string.') from None
         options[name] = value
@@ -216,21 +232,35 @@ def _accepted(
     return json_response({"conversationId": conversation.id, "jobId": job.id}, status=201)
 
 
-async def _download(url: str) -> IO[bytes]:
-    """Fetch media like the service does; any failure fails the job with the reason."""
+async def _download(url: str, settings: Settings) -> IO[bytes]:
+    """Fetch media like the service does (200, no redirects), from an allowed host only, at
+    most ``max_media_bytes`` within ``media_fetch_seconds``; any failure fails the job with
+    the reason, and a host that is not allowed is never contacted."""
+    check_media_host(url, settings.allowed_media_hosts)
+    limit = settings.max_media_bytes
+    timeout = aiohttp.ClientTimeout(total=settings.media_fetch_seconds)
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
     try:
         async with (
-            aiohttp.ClientSession(timeout=_DOWNLOAD_TIMEOUT) as session,
+            aiohttp.ClientSession(timeout=timeout) as session,
             session.get(url, allow_redirects=False) as response,
         ):
             if response.status != 200:
                 raise RuntimeError(f"downloading {url} answered {response.status}")
+            if (response.content_length or 0) > limit:
+                raise RuntimeError(f"{url} is larger than max_media_bytes ({limit} bytes)")
+            size = 0
             async for chunk in response.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    raise RuntimeError(f"{url} is larger than max_media_bytes ({limit} bytes)")
                 spool.write(chunk)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         spool.close()
-        raise RuntimeError(f"could not download {url}: {exc}") from exc
+        raise RuntimeError(f"could not download {url}: {exc or type(exc).__name__}") from exc
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
     return spool
 

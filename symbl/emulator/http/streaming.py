@@ -27,11 +27,12 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
 from symbl._protocol import streaming
+from symbl._protocol.errors import ProtocolError
 from symbl._protocol.frames import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
@@ -59,6 +60,8 @@ _MAX_MESSAGE = 16 << 20
 # its writer to flush.
 _CLOSE_TIMEOUT = 2.0
 _STOP = object()
+# The old client's Python-literal form is a short stop message: longer texts must be JSON.
+_LITERAL_LIMIT = 4096
 
 
 class _Pong:
@@ -388,9 +391,22 @@ async def _serve(request: web.Request, subscriber: bool) -> web.StreamResponse:
     return await serve_websocket(request, attach, on_message, store.disconnect)
 
 
+def read_message(text: str) -> dict[str, Any]:
+    """A client's text frame as a message: a JSON object with a string ``type``, or (if short)
+    the old Python client's literal form (PROTOCOL.md §10.5).
+
+    Raises:
+        ProtocolError: anything else, a text nested too deeply included.
+    """
+    try:
+        return parse_client_message(text, lenient=len(text) <= _LITERAL_LIMIT)
+    except RecursionError:
+        raise ProtocolError("the message is not valid JSON: nested too deeply") from None
+
+
 def _on_text(store: StreamStore, client: StreamClient, text: str) -> None:
     try:
-        message = parse_client_message(text, lenient=True)
+        message = read_message(text)
     except ValueError as exc:
         client.sink.send(error_message("Invalid message", str(exc)))
         return

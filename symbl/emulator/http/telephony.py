@@ -14,12 +14,9 @@ The URLs in answers are the emulator's own, from the request's host (``ws://`` f
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from symbl._protocol import telephony
-from symbl._protocol.frames import parse_client_message
 from symbl.emulator.stores.live import JSON, error_message
 from symbl.emulator.stores.telephony import (
     Call,
@@ -28,8 +25,8 @@ from symbl.emulator.stores.telephony import (
     received_speaker_event,
 )
 
-from .common import ApiError, app_id_of, json_response, read_json, state_of
-from .streaming import CONNECTION_NOT_FOUND, WebSocketSink, serve_websocket
+from .common import ApiError, app_id_of, json_response, parse_json, read_json, state_of
+from .streaming import CONNECTION_NOT_FOUND, WebSocketSink, read_message, serve_websocket
 
 routes = web.RouteTableDef()
 
@@ -85,7 +82,7 @@ async def event_socket(request: web.Request) -> web.StreamResponse:
 
     def on_message(sink: WebSocketSink, _: WebSocketSink, data: str | bytes) -> None:
         try:
-            event = received_speaker_event(json.loads(data), lenient=True)
+            event = received_speaker_event(parse_json(data), lenient=True)
         except ValueError as exc:
             sink.send(error_message("Invalid speaker event", str(exc)))
             return
@@ -106,11 +103,7 @@ async def subscribe(request: web.Request) -> web.StreamResponse:
 
     def on_message(sink: WebSocketSink, _: WebSocketSink, data: str | bytes) -> None:
         try:
-            kind = (
-                parse_client_message(data, lenient=True).get("type")
-                if isinstance(data, str)
-                else None
-            )
+            kind = read_message(data).get("type") if isinstance(data, str) else None
         except ValueError:
             return  # nothing else is expected from a subscriber; ignore it
         if kind == "stop_request":

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from symbl._protocol.names import camel_case, snake_case
 
+from .hosts import split_host
+
 DEFAULT_APP_ID = "emulator-app-id"
 DEFAULT_APP_SECRET = "emulator-app-secret"
+DEFAULT_MAX_MEDIA_BYTES = 2 << 30
 
 
 @dataclasses.dataclass
@@ -26,6 +30,12 @@ class Settings:
         telephony_answer_seconds: how long a new call rings before it plays (real seconds).
         stop_order: the order of the two final streaming messages,
             ``"recognition_stopped_first"`` or ``"conversation_completed_first"``.
+        max_media_bytes: the largest media file accepted, uploaded or downloaded (bytes).
+        media_fetch_seconds: how long downloading a media URL may take in all.
+        allowed_media_hosts: the hosts media URLs may be downloaded from, as ``host`` (any
+            port) or ``host:port`` (``[::1]:port`` for IPv6); none by default. ``"*"``
+            allows every host but loopback, private and link-local ones, which are allowed
+            only when named (``127.0.0.1``, ``localhost``).
     """
 
     token_lifetime: float = 86400.0
@@ -36,6 +46,9 @@ class Settings:
     telephony_speed: float = 1.0
     telephony_answer_seconds: float = 0.5
     stop_order: str = "recognition_stopped_first"
+    max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES
+    media_fetch_seconds: float = 60.0
+    allowed_media_hosts: tuple[str, ...] = ()
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``{name: value}`` changes (snake_case or camelCase names), checking types.
@@ -53,10 +66,14 @@ class Settings:
             if isinstance(current, float):
                 valid = isinstance(value, (int, float)) and not isinstance(value, bool)
                 value = float(value) if valid else value
+            elif isinstance(current, tuple):
+                valid = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+                value = tuple(value) if valid else value
             else:
                 valid = type(value) is type(current)
             if not valid:
-                raise ValueError(f"setting {raw_name!r} takes a {type(current).__name__}")
+                kind = "list of strings" if isinstance(current, tuple) else type(current).__name__
+                raise ValueError(f"setting {raw_name!r} takes a {kind}")
             _check_value(raw_name, name, value)
             parsed[name] = value
         for name, value in parsed.items():
@@ -64,17 +81,26 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         """The settings with camelCase names, as the admin API shows them."""
-        return {camel_case(name): value for name, value in dataclasses.asdict(self).items()}
+        return {
+            camel_case(name): list(value) if isinstance(value, tuple) else value
+            for name, value in dataclasses.asdict(self).items()
+        }
 
 
 _CHOICES = {"stop_order": ("recognition_stopped_first", "conversation_completed_first")}
-_NOT_NEGATIVE = ("stream_idle_seconds", "telephony_answer_seconds")
+_NOT_NEGATIVE = ("stream_idle_seconds", "telephony_answer_seconds", "max_media_bytes")
+_POSITIVE = ("telephony_speed", "media_fetch_seconds")
 
 
 def _check_value(raw_name: str, name: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"setting {raw_name!r} must be a finite number")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise ValueError(f"setting {raw_name!r} takes one of {', '.join(_CHOICES[name])}")
     if name in _NOT_NEGATIVE and value < 0:
         raise ValueError(f"setting {raw_name!r} cannot be negative")
-    if name == "telephony_speed" and value <= 0:
+    if name in _POSITIVE and value <= 0:
         raise ValueError(f"setting {raw_name!r} must be positive")
+    if name == "allowed_media_hosts":
+        for host in value:
+            split_host(host)
