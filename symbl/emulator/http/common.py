@@ -56,7 +56,7 @@ DRAIN_LIMIT = 1 << 20
 _LARGEST_INTEGER = 1 << 64
 _SPOOL_IN_MEMORY = 1 << 20
 _READ_CHUNK = 1 << 16
-_BODY_READ = web.RequestKey("symbl_emulator_body_read", bool)
+_BODY_READ = "symbl_emulator_body_read"  # a str key: aiohttp's RequestKey needs 3.14
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
