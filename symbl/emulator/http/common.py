@@ -56,7 +56,13 @@ DRAIN_LIMIT = 1 << 20
 _LARGEST_INTEGER = 1 << 64
 _SPOOL_IN_MEMORY = 1 << 20
 _READ_CHUNK = 1 << 16
-_BODY_READ = "symbl_emulator_body_read"  # a str key: aiohttp's RequestKey needs 3.14
+# Typed request keys came with aiohttp 3.14, which warns about str keys; older ones (Python 3.9
+# gets 3.13) have only str keys.
+_BODY_READ: Any = (
+    web.RequestKey("symbl_emulator_body_read", bool)
+    if hasattr(web, "RequestKey")
+    else "symbl_emulator_body_read"
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

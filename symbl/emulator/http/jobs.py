@@ -75,8 +75,6 @@ async def submit_file(request: web.Request) -> web.Response:
     conversation = _target(request, options)
     limit = state_of(request).settings.max_media_bytes
     spool = await spool_body(request, limit, _MEDIA_LIMIT_HINT)
-    if _size(spool) == 0:
-        raise ApiError(400, "The request body is empty; send the media file's bytes.")
     library = state_of(request).media_library
 
     async def work() -> None:
@@ -87,7 +85,13 @@ async def submit_file(request: web.Request) -> web.Response:
         finally:
             spool.close()
 
-    return _accepted(request, conversation, work, options)
+    try:
+        if _size(spool) == 0:
+            raise ApiError(400, "The request body is empty; send the media file's bytes.")
+        return _accepted(request, conversation, work, options)
+    except BaseException:  # refused: the job that would close the spool never runs
+        spool.close()
+        raise
 
 
 @routes.post(_MEDIA + jobs.URL_SUFFIX)
