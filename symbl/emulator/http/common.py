@@ -29,6 +29,7 @@ from typing import IO, Any, Callable
 from aiohttp import web
 
 from symbl._protocol import auth
+from symbl._protocol.checks import MAX_JSON_INTEGER
 from symbl._protocol.errors import ProtocolError
 from symbl.emulator.stores.requestlog import (
     BODY_KEEP_LIMIT,
@@ -52,8 +53,6 @@ TOKEN_REJECTED = "Token validation failed for provided token."
 JSON_LIMIT = 1 << 20
 # How much of the body of a refused request is read (and recorded) before the answer.
 DRAIN_LIMIT = 1 << 20
-# JSON integers beyond this are refused: no client means them, and they overflow floats.
-_LARGEST_INTEGER = 1 << 64
 _SPOOL_IN_MEMORY = 1 << 20
 _READ_CHUNK = 1 << 16
 # Typed request keys came with aiohttp 3.14, which warns about str keys; older ones (Python 3.9
@@ -172,7 +171,7 @@ def _float(text: str) -> float:
 
 def _int(text: str) -> int:
     value = int(text)
-    if abs(value) > _LARGEST_INTEGER:
+    if abs(value) > MAX_JSON_INTEGER:  # no client means them, and they overflow floats
         raise ValueError(f"the integer {text[:20]}... is too large")
     return value
 
