@@ -211,3 +211,17 @@ OLD_CLIENT_START = {
         "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 44100},
     },
 }
+
+
+#: Each refusal status and the exception both clients raise for it.
+STATUS_ERRORS = [
+    (400, symbl.BadRequestError),
+    (401, symbl.AuthenticationError),
+    (403, symbl.PermissionDeniedError),
+    (404, symbl.NotFoundError),
+    (409, symbl.APIStatusError),
+    (429, symbl.RateLimitError),
+    (500, symbl.InternalServerError),
+    (502, symbl.InternalServerError),
+    (503, symbl.InternalServerError),
+]

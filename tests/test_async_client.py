@@ -20,6 +20,7 @@ from symbl._protocol.request import Request
 from symbl.emulator import Emulator, fingerprint
 
 from async_rest_helpers import make_client, run
+from helpers import STATUS_ERRORS
 
 PATH = "/v1/conversations/77"
 TOKEN_PATH = "/oauth2/token:generate"
@@ -50,17 +51,7 @@ async def fetch_unknown(client: symbl.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     ("status", "error_class"),
-    [
-        (400, symbl.BadRequestError),
-        (401, symbl.AuthenticationError),
-        (403, symbl.PermissionDeniedError),
-        (404, symbl.NotFoundError),
-        (409, symbl.APIStatusError),
-        (429, symbl.RateLimitError),
-        (500, symbl.InternalServerError),
-        (502, symbl.InternalServerError),
-        (503, symbl.InternalServerError),
-    ],
+    STATUS_ERRORS,
 )
 def test_each_status_maps_to_its_exception(
     emu: Emulator, status: int, error_class: type[symbl.APIStatusError]

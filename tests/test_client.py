@@ -14,6 +14,8 @@ import pytest
 import symbl
 from symbl.emulator import Emulator
 
+from helpers import STATUS_ERRORS
+
 PATH = "/v1/conversations/77"
 
 
@@ -23,17 +25,7 @@ def statuses(emu: Emulator, path: str = PATH) -> list[int | None]:
 
 @pytest.mark.parametrize(
     ("status", "error_class"),
-    [
-        (400, symbl.BadRequestError),
-        (401, symbl.AuthenticationError),
-        (403, symbl.PermissionDeniedError),
-        (404, symbl.NotFoundError),
-        (409, symbl.APIStatusError),
-        (429, symbl.RateLimitError),
-        (500, symbl.InternalServerError),
-        (502, symbl.InternalServerError),
-        (503, symbl.InternalServerError),
-    ],
+    STATUS_ERRORS,
 )
 def test_each_status_maps_to_its_exception(
     emu: Emulator, status: int, error_class: type[symbl.APIStatusError]
