@@ -225,3 +225,34 @@ STATUS_ERRORS = [
     (502, symbl.InternalServerError),
     (503, symbl.InternalServerError),
 ]
+
+
+#: Options of every kind, and the query string they make (PROTOCOL.md §2).
+OPTIONS = {
+    "name": "Business Meeting",
+    "confidenceThreshold": 0.6,
+    "detect_entities": True,
+    "languageCode": "en-US",
+    "customVocabulary": ["Platform", "Discussion"],
+    "trackers": [{"name": "Pricing", "vocabulary": ["price", "discount"]}],
+}
+OPTIONS_QUERY = (
+    "name=Business%20Meeting&confidenceThreshold=0.6&detectEntities=true&languageCode=en-US"
+    "&customVocabulary=%5B%22Platform%22%2C%22Discussion%22%5D"
+    "&trackers=%5B%7B%22name%22%3A%22Pricing%22%2C%22vocabulary%22%3A%5B%22price%22%2C%22discount%22%5D%7D%5D"
+)
+
+
+def assert_log_redacted(records: list[Any], emu: Any, path: str, token: str) -> None:
+    """The DEBUG log of a GET of ``path`` (with ``access_token=leaky``) that got a 503, then a
+    404: the attempts are there, a secret-looking query value is hidden, and no secret of the
+    SDK's own is anywhere, not even in urllib3's or aiohttp's records (it never goes in a URL).
+    """
+    ours = "\n".join(record.getMessage() for record in records if record.name == "symbl")
+    everything = "\n".join(record.getMessage() for record in records)
+    assert f"GET {emu.base_url}{path}?access_token=***&verbose=true -> 404 in " in ours
+    assert "-> 503" in ours
+    assert "retry 1" in ours
+    assert "leaky" not in ours
+    for secret in (emu.app_secret, token):
+        assert secret not in everything

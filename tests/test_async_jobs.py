@@ -22,22 +22,9 @@ from symbl.emulator import Emulator
 from symbl.emulator.media import write_mp3
 
 from async_rest_helpers import make_client, run, until
-from helpers import MEETING, PYTHON, make_mp4, make_wav, subprocess_env
+from helpers import MEETING, OPTIONS, OPTIONS_QUERY, PYTHON, make_mp4, make_wav, subprocess_env
 
 SHORT = {"messages": [{"payload": {"content": "Can we meet on Friday?"}, "from": {"name": "Ann"}}]}
-OPTIONS = {
-    "name": "Business Meeting",
-    "confidenceThreshold": 0.6,
-    "detect_entities": True,
-    "languageCode": "en-US",
-    "customVocabulary": ["Platform", "Discussion"],
-    "trackers": [{"name": "Pricing", "vocabulary": ["price", "discount"]}],
-}
-OPTIONS_QUERY = (
-    "name=Business%20Meeting&confidenceThreshold=0.6&detectEntities=true&languageCode=en-US"
-    "&customVocabulary=%5B%22Platform%22%2C%22Discussion%22%5D"
-    "&trackers=%5B%7B%22name%22%3A%22Pricing%22%2C%22vocabulary%22%3A%5B%22price%22%2C%22discount%22%5D%7D%5D"
-)
 
 
 def job_polls(emu: Emulator) -> list[float]:

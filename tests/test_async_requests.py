@@ -11,21 +11,7 @@ import symbl
 from symbl.emulator import Emulator
 from symbl.emulator.media import write_mp3
 
-from helpers import MEETING, make_mp4, make_wav
-
-OPTIONS = {
-    "name": "Business Meeting",
-    "confidenceThreshold": 0.6,
-    "detect_entities": True,
-    "languageCode": "en-US",
-    "customVocabulary": ["Platform", "Discussion"],
-    "trackers": [{"name": "Pricing", "vocabulary": ["price", "discount"]}],
-}
-OPTIONS_QUERY = (
-    "name=Business%20Meeting&confidenceThreshold=0.6&detectEntities=true&languageCode=en-US"
-    "&customVocabulary=%5B%22Platform%22%2C%22Discussion%22%5D"
-    "&trackers=%5B%7B%22name%22%3A%22Pricing%22%2C%22vocabulary%22%3A%5B%22price%22%2C%22discount%22%5D%7D%5D"
-)
+from helpers import MEETING, OPTIONS, OPTIONS_QUERY, make_mp4, make_wav
 
 
 def only_request(emu: Emulator, path: str):
