@@ -27,16 +27,14 @@ import sys
 import textwrap
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 import aiohttp
-import numpy as np
 import requests
 
 import symbl
 
-from benchlib import ADMIN_HEADERS, APP, start_emulator
+from benchlib import ADMIN_HEADERS, APP, TONE, bare_connect, percentile, start_emulator
 
 DATA = Path(symbl.__file__).parent / "data"
 MEETING = json.loads((DATA / "meeting.json").read_text(encoding="utf-8"))
@@ -154,19 +152,6 @@ def pending_jobs(base_url: str, count: int, rounds: int) -> dict[str, dict[str, 
     }
 
 
-STEP_BYTES = 3200  # 100 ms of 16 kHz LINEAR16
-TONE = (np.sin(np.arange(STEP_BYTES // 2) / 3.0) * 8000).astype("<i2").tobytes()
-START = {
-    "type": "start_request",
-    "insightTypes": [],
-    "config": {
-        "confidenceThreshold": 0.5,
-        "languageCode": "en-US",
-        "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 16000},
-    },
-}
-
-
 async def stream_memory(
     client: symbl.AsyncClient, session: aiohttp.ClientSession, base_url: str, token: str, count: int
 ) -> tuple[float, float]:
@@ -189,18 +174,6 @@ async def stream_memory(
     finally:
         tracemalloc.stop()
     return sdk, bare
-
-
-async def bare_connect(
-    session: aiohttp.ClientSession, base_url: str, token: str
-) -> aiohttp.ClientWebSocketResponse:
-    """A bare websocket, started as the service expects (start_request, conversation_created)."""
-    url = base_url.replace("http", "ws", 1) + f"/v1/streaming/{uuid.uuid4()}"
-    socket = await session.ws_connect(url, headers={"x-api-key": token})
-    await socket.send_str(json.dumps(START))
-    while "conversation_created" not in (await socket.receive()).data:
-        pass
-    return socket
 
 
 async def sdk_streams(client: symbl.AsyncClient, streams: int, steps: int) -> list[float]:
@@ -248,11 +221,6 @@ async def bare_streams(
 
     results = await asyncio.gather(*(one(socket) for socket in sockets))
     return [value for latencies in results for value in latencies]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def streams(base_url: str, count: int, steps: int, rounds: int) -> dict[str, float]:

@@ -5,7 +5,7 @@ VENV="${SYMBL_VENV:-.venv}"
 PYTHON_FOR_VENV="${SYMBL_PYTHON:-python3}"
 # Debian packages the tests use: PortAudio for sounddevice, ALSA and PulseAudio for the
 # virtual microphones the capture tests record from.
-SYSTEM_PACKAGES=(libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils)
+SYSTEM_PACKAGES=(libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils tmux)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -18,18 +18,25 @@ import logging
 
 from ._async_client import AsyncClient
 from ._client import Client
+from ._protocol.events import Event
 from ._resources.async_conversations import AsyncConversation
+from ._resources.async_listeners import AsyncStreamListener
 from ._resources.async_streaming import AsyncStreamingConnection
 from ._resources.async_telephony import AsyncConnection
+from ._resources.batch import Batch, BatchProgress
+from ._resources.batch_steps import BatchResult
 from ._resources.conversations import Conversation
 from ._resources.conversations import Conversations as _Conversations
+from ._resources.groups import Groups as _Groups
 from ._resources.jobs import Audio as _Audio
 from ._resources.jobs import Text as _Text
 from ._resources.jobs import Video as _Video
+from ._resources.listeners import StreamListener
 from ._resources.streaming import Streaming as _Streaming
 from ._resources.streaming import StreamingConnection
 from ._resources.telephony import Connection
 from ._resources.telephony import Telephony as _Telephony
+from ._resources.trackers import Trackers as _Trackers
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -65,10 +72,14 @@ Text = _Text()
 Conversations = _Conversations()
 #: The same object as ``Conversations``: the documentation uses both spellings.
 conversations = Conversations
+#: Conversation groups: conversations selected by their metadata.
+Groups = _Groups()
 #: The Telephony API: have Symbl dial into a call (PSTN or SIP).
 Telephony = _Telephony()
 #: The Streaming API: send live audio over a websocket.
 Streaming = _Streaming()
+#: The trackers Management API: trackers kept by the account.
+Trackers = _Trackers()
 
 __all__ = [
     "APIConnectionError",
@@ -77,17 +88,23 @@ __all__ = [
     "AsyncClient",
     "AsyncConnection",
     "AsyncConversation",
+    "AsyncStreamListener",
     "AsyncStreamingConnection",
     "Audio",
     "AudioDeviceError",
     "AudioNotDeliveredError",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchProgress",
+    "BatchResult",
     "Client",
     "ConfigurationError",
     "Connection",
     "Conversation",
     "Conversations",
+    "Event",
+    "Groups",
     "InternalServerError",
     "InvalidArgumentError",
     "JobFailedError",
@@ -95,12 +112,14 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StreamListener",
     "Streaming",
     "StreamingConnection",
     "StreamingError",
     "SymblError",
     "Telephony",
     "Text",
+    "Trackers",
     "Video",
     "WaitTimeoutError",
     "__version__",

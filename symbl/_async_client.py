@@ -6,6 +6,8 @@ from ._resources.async_conversations import AsyncConversations
 from ._resources.async_jobs import AsyncAudio, AsyncText, AsyncVideo
 from ._resources.async_streaming import AsyncStreaming
 from ._resources.async_telephony import AsyncTelephony
+from ._resources.groups import AsyncGroups
+from ._resources.trackers import AsyncTrackers
 from ._transport.async_http import AsyncHttpClient
 
 
@@ -13,9 +15,9 @@ class AsyncClient(AsyncHttpClient):
     """Settings, an aiohttp session and a token for one Symbl account, for asyncio programs.
 
     It takes the arguments of :class:`symbl.Client` and finds credentials the same way. Its
-    attributes ``Audio``, ``Video``, ``Text``, ``Conversations``, ``Telephony`` and
-    ``Streaming`` mirror the synchronous ones name for name and argument for argument; every
-    method that talks to the network is a coroutine. It needs the ``asyncio`` extra
+    attributes ``Audio``, ``Video``, ``Text``, ``Conversations``, ``Trackers``, ``Groups``,
+    ``Telephony`` and ``Streaming`` mirror the synchronous ones name for name and argument for
+    argument; every method that talks to the network is a coroutine. It needs the ``asyncio`` extra
     (``pip install 'symbl[asyncio]'``), and starts no thread.
 
     Use it as ``async with symbl.AsyncClient() as client:``, or close it with
@@ -48,6 +50,11 @@ class AsyncClient(AsyncHttpClient):
         return AsyncConversations(self)  # type: ignore[arg-type]
 
     @property
+    def Groups(self) -> AsyncGroups:
+        """``symbl.Groups`` for this client, awaited."""
+        return AsyncGroups(self)  # type: ignore[arg-type]
+
+    @property
     def Telephony(self) -> AsyncTelephony:
         """``symbl.Telephony`` for this client, awaited."""
         return AsyncTelephony(self)  # type: ignore[arg-type]
@@ -56,3 +63,8 @@ class AsyncClient(AsyncHttpClient):
     def Streaming(self) -> AsyncStreaming:
         """``symbl.Streaming`` for this client, awaited."""
         return AsyncStreaming(self)  # type: ignore[arg-type]
+
+    @property
+    def Trackers(self) -> AsyncTrackers:
+        """``symbl.Trackers`` for this client, awaited."""
+        return AsyncTrackers(self)  # type: ignore[arg-type]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ._resources.conversations import Conversations
+from ._resources.groups import Groups
 from ._resources.jobs import Audio, Text, Video
 from ._resources.streaming import Streaming
 from ._resources.telephony import Telephony
+from ._resources.trackers import Trackers
 from ._transport.http import HttpClient, make_shared_clients
 
 
@@ -14,11 +16,11 @@ class Client(HttpClient):
 
     Most code never builds one: ``symbl.Audio``, ``symbl.Conversations`` and the other resources
     use a shared client for the credentials they find. Build one to change settings or to pin
-    an account; its attributes ``Audio``, ``Video``, ``Text``, ``Conversations``, ``Telephony``
-    and ``Streaming`` are the same resources bound to it. The arguments are those of
-    :class:`~symbl._transport.http.HttpClient`: ``credentials``, ``base_url``, ``timeout``,
-    ``connect_timeout``, ``max_retries``, ``retry_backoff``, ``max_retry_wait``,
-    ``poll_interval``, ``max_poll_interval`` and ``job_timeout``.
+    an account; its attributes ``Audio``, ``Video``, ``Text``, ``Conversations``, ``Trackers``,
+    ``Groups``, ``Telephony`` and ``Streaming`` are the same resources bound to it. The
+    arguments are those of :class:`~symbl._transport.http.HttpClient`: ``credentials``,
+    ``base_url``, ``timeout``, ``connect_timeout``, ``max_retries``, ``retry_backoff``,
+    ``max_retry_wait``, ``poll_interval``, ``max_poll_interval`` and ``job_timeout``.
 
     Example:
         >>> client = symbl.Client(credentials={"app_id": "...", "app_secret": "..."}, timeout=10)
@@ -46,6 +48,11 @@ class Client(HttpClient):
         return Conversations(self)
 
     @property
+    def Groups(self) -> Groups:
+        """``symbl.Groups`` bound to this client."""
+        return Groups(self)
+
+    @property
     def Telephony(self) -> Telephony:
         """``symbl.Telephony`` bound to this client."""
         return Telephony(self)
@@ -54,6 +61,11 @@ class Client(HttpClient):
     def Streaming(self) -> Streaming:
         """``symbl.Streaming`` bound to this client."""
         return Streaming(self)
+
+    @property
+    def Trackers(self) -> Trackers:
+        """``symbl.Trackers`` bound to this client."""
+        return Trackers(self)
 
 
 make_shared_clients(Client)

@@ -57,12 +57,20 @@ class InvalidArgumentError(SymblError, ValueError, TypeError):
 
 
 class APIConnectionError(SymblError):
-    """The request could not reach the service, or the connection broke mid-way."""
+    """The request could not reach the service, or the connection broke mid-way.
 
-    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+    Attributes:
+        may_have_acted: the request (one that starts a job or a call) may have reached the
+            service before the connection failed, so it may have taken effect.
+    """
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", may_have_acted: bool = False
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
+        self.may_have_acted = may_have_acted
 
 
 class APITimeoutError(APIConnectionError):
@@ -79,6 +87,8 @@ class APIStatusError(SymblError):
         request_id: the server's request id header, when it sent one.
         method: the HTTP method of the request.
         url: the URL of the request (never carries a token).
+        hint: what to check or do, ending the text of the error; by default one for the
+            status (a 404's names what was not found, from the request).
     """
 
     def __init__(
@@ -90,6 +100,7 @@ class APIStatusError(SymblError):
         request_id: str | None = None,
         method: str = "",
         url: str = "",
+        hint: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.message = message
@@ -97,6 +108,7 @@ class APIStatusError(SymblError):
         self.request_id = request_id
         self.method = method
         self.url = url
+        self.hint = _HINTS.get(status_code) if hint is None else hint
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -107,8 +119,7 @@ class APIStatusError(SymblError):
             details.append(f"request id {self.request_id}")
         if details:
             text += f" ({', '.join(details)})"
-        hint = _HINTS.get(self.status_code)
-        return f"{text}. {hint}" if hint else text
+        return f"{text}. {self.hint}" if self.hint else text
 
 
 class BadRequestError(APIStatusError):
@@ -146,7 +157,7 @@ class InternalServerError(APIStatusError):
 _HINTS = {
     400: "Check the parameter names and types against the API reference",
     401: "Check app_id and app_secret (credentials=, SYMBL_APP_ID / SYMBL_APP_SECRET, symbl.conf)",
-    404: "Check the id; conversations are only visible to the app that created them",
+    404: "Check the ids in the request",
     429: "Wait for running jobs or connections to finish, or retry later",
 }
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ._transport.credentials import forget_remembered_credentials
 from ._transport.http import reset_shared_clients
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def _symbl_emulator_server() -> Iterator[Emulator]:
         pytest.fail(
             f"symbl_emulator needs the emulator extra: pip install 'symbl[emulator]' ({exc})"
         )
-    with Emulator() as emulator:
+    # A test may inspect what a stream sent (stream_audio): the fixture's emulator keeps it.
+    with Emulator(keep_stream_audio=True) as emulator:
         yield emulator
 
 
@@ -53,8 +55,15 @@ def symbl_emulator(
     """
     emulator = _symbl_emulator_server
     emulator.reset()
-    reset_shared_clients()
+    _forget_clients_and_credentials()
     for name, value in emulator.environ().items():
         monkeypatch.setenv(name, value)
     yield emulator
+    _forget_clients_and_credentials()
+
+
+def _forget_clients_and_credentials() -> None:
+    """Start and leave a test with no shared client, cached token or remembered credentials:
+    credentials a test gave never reach the next test, nor another test's emulator."""
     reset_shared_clients()
+    forget_remembered_credentials()

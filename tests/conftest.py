@@ -30,9 +30,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def emulator() -> Iterator[Emulator]:
     """A running emulator shared by the whole session (reset before each test).
 
-    Jobs take 0.1 s here; tests about timing set their own.
+    Jobs take 0.1 s here (tests about timing set their own), and streamed audio is kept for
+    ``stream_audio``.
     """
-    with Emulator(job_queue_seconds=0.0, job_processing_seconds=0.1) as emu:
+    with Emulator(job_queue_seconds=0.0, job_processing_seconds=0.1, keep_stream_audio=True) as emu:
         yield emu
 
 
@@ -40,7 +41,11 @@ def emulator() -> Iterator[Emulator]:
 def sealed_environment(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
-    """An empty working directory and HOME, and no SYMBL_ variables, for every test."""
+    """An empty working directory and HOME, no SYMBL_ variables and no credentials remembered
+    from an earlier test, for every test."""
+    from symbl._transport.credentials import forget_remembered_credentials
+
+    forget_remembered_credentials()
     home = tmp_path_factory.mktemp("home")
     work = tmp_path_factory.mktemp("work")
     for name in SYMBL_VARIABLES:

@@ -738,8 +738,10 @@ def bad_calls(tmp_path: Path) -> list[tuple[str, Any, str]]:
         ("ftp", lambda c: c.Video.process_url(payload={"url": "ftp://x/a.mp4"}), "http"),
         (
             "url option",
-            lambda c: c.Audio.process_url({"url": "https://x.example/a", "nme": 1}),
-            "unknown option 'nme'",
+            lambda c: c.Audio.process_url(
+                {"url": "https://x.example/a", "conversationType": "support"}
+            ),
+            "sales, general",
         ),
         (
             "given twice",
@@ -753,8 +755,8 @@ def bad_calls(tmp_path: Path) -> list[tuple[str, Any, str]]:
         ("no content", lambda c: c.Text.process({"messages": [{"payload": {}}]}), "content"),
         (
             "text option",
-            lambda c: c.Text.process(MEETING, parameters={"customVocabulary": ["x"]}),
-            "unknown option",
+            lambda c: c.Text.process(MEETING, parameters={"startTime": "yesterday"}),
+            "startTime must be an ISO-8601 time",
         ),
         (
             "credentials",
@@ -763,7 +765,7 @@ def bad_calls(tmp_path: Path) -> list[tuple[str, Any, str]]:
         ),
     ]
     for parameters, match in [
-        ({"colour": "red"}, "unknown option 'colour'"),
+        ({"colour": {"red"}}, "colour is not JSON"),
         ({"confidenceThreshold": 2}, "0.5 to 1.0"),
         ({"detectEntities": "yes"}, "True or False"),
         ({"languageCode": "xx-XX"}, "not a supported language"),

@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+import requests
 
 import symbl
 from symbl.emulator import Emulator
@@ -128,21 +129,89 @@ def test_request_sends_the_json_when_given_a_body_too(emu: Emulator) -> None:
     assert sent.json == {"name": "Ann"}
 
 
+CONNECT = "/v1/endpoint:connect"
+
+
+def stop_by_another_process(emu: Emulator, connection_id: str) -> None:
+    """Stop a call as another program would: its own token, a plain HTTP request."""
+    token = requests.post(
+        emu.base_url + "/oauth2/token:generate",
+        json={"type": "application", "appId": emu.app_id, "appSecret": emu.app_secret},
+        timeout=5,
+    ).json()["accessToken"]
+    stopped = requests.post(
+        emu.base_url + CONNECT,
+        json={"operation": "stop", "connectionId": connection_id},
+        headers={"x-api-key": token},
+        timeout=5,
+    )
+    assert stopped.status_code == 200, stopped.text
+
+
+def stop_statuses(emu: Emulator) -> list[int | None]:
+    """The statuses of the stop requests the emulator received, in order."""
+    return [r.status for r in emu.requests(CONNECT) if r.json.get("operation") == "stop"]
+
+
+@pytest.mark.parametrize("ended_by", ["far-end", "another-process"])
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["Client", "AsyncClient"])
-def test_stopping_a_call_that_has_already_ended_is_quiet(emu: Emulator, asynchronous: bool) -> None:
+def test_stopping_a_call_that_has_already_ended_is_quiet(
+    emu: Emulator, asynchronous: bool, ended_by: str
+) -> None:
+    """The call ended on the service without this process knowing. Hung up by the far end, the
+    call can still be stopped (the service answers with its summary links); stopped by another
+    process, the stop is answered 404, which a stop takes as done."""
+
+    def end_elsewhere(connection_id: str) -> None:
+        if ended_by == "far-end":
+            emu.end_call(connection_id)
+        else:
+            stop_by_another_process(emu, connection_id)
+
     async def scenario() -> symbl.AsyncConnection:
         async with make_client(emu) as client:
             connection = await client.Telephony.start_pstn(phone_number="+14155550100")
-            # Stopped already, as by a stop whose answer was lost: the service forgot the call.
-            await client.Telephony.stop(connection.connectionId)
-            return await connection.stop()
+            end_elsewhere(connection.connectionId)
+            await connection.stop()
+            return await connection.stop()  # a second stop sends nothing
 
     if asynchronous:
         connection = run(scenario)
     else:
         with symbl.Client(emu.credentials, base_url=emu.base_url) as client:
             connection = client.Telephony.start_pstn(phone_number="+14155550100")
-            client.Telephony.stop(connection.connectionId)
+            end_elsewhere(connection.connectionId)
+            connection.stop()
             connection = connection.stop()
     assert connection.state == "closed"
-    assert connection.summaryInfo is None  # the service had nothing more to say
+    if ended_by == "far-end":
+        assert connection.summaryInfo
+        assert stop_statuses(emu) == [200]
+    else:
+        assert connection.summaryInfo is None  # the service had nothing more to say
+        assert stop_statuses(emu) == [200, 404]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["Client", "AsyncClient"])
+def test_a_connection_stopped_by_id_takes_that_stops_answer(
+    emu: Emulator, asynchronous: bool
+) -> None:
+    """After ``Telephony.stop(id)`` in this process, the call's connection sends no stop of its
+    own and takes the summary links of the stop that was made."""
+
+    async def scenario() -> tuple[symbl.AsyncConnection, symbl.AsyncConnection]:
+        async with make_client(emu) as client:
+            connection = await client.Telephony.start_pstn(phone_number="+14155550100")
+            by_id = await client.Telephony.stop(connection.connectionId)
+            return by_id, await connection.stop()
+
+    if asynchronous:
+        by_id, connection = run(scenario)
+    else:
+        with symbl.Client(emu.credentials, base_url=emu.base_url) as client:
+            started = client.Telephony.start_pstn(phone_number="+14155550100")
+            by_id = client.Telephony.stop(started.connectionId)
+            connection = started.stop()
+    assert connection.state == "closed"
+    assert connection.summaryInfo and connection.summaryInfo == by_id.summaryInfo
+    assert stop_statuses(emu) == [200]

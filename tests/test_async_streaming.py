@@ -123,7 +123,7 @@ def test_start_connection_sends_what_the_threaded_client_sends(
         {"config": {"speechRecognition": {"sampleRateHertz": 1000}}},
         {"languages": ["en-US"], "config": {"languageCode": "fr-FR"}},
         {"timezone": "Mars/Olympus"},
-        {"speaker": {"name": "A", "phone": "1"}},
+        {"speaker": {"name": 5}},
         {"replay_buffer_seconds": 0},
         {"reconnect": "yes"},
         {"config": {"timezoneOffset": float("nan")}},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,13 +97,15 @@ def test_process_a_file_json(emu: Emulator, tmp_path: Path) -> None:
             "detectEntities=true",
             "--param",
             "name=Team sync",
+            "--param",
+            "colour=red",  # not an option the SDK knows: sent as given
             "--json",
         )
     )
     assert result["status"] == "completed"
     assert result["source"] == str(wav)
     (upload,) = emu.requests("/v1/process/audio")
-    assert upload.query_string == "detectEntities=true&name=Team%20sync"
+    assert upload.query_string == "colour=red&detectEntities=true&name=Team%20sync"
 
 
 def test_process_a_folder_concurrently_and_report_failures(emu: Emulator, tmp_path: Path) -> None:
@@ -135,8 +138,8 @@ def test_process_prints_a_table(emu: Emulator, tmp_path: Path) -> None:
     result = symbl(emu, "process", str(make_wav(tmp_path / "call.wav")))
     assert result.returncode == 0, result.stderr
     header, _rule, row = result.stdout.splitlines()
-    assert header.split() == ["source", "conversation", "job", "status"]
-    assert row.split()[-1] == "completed"
+    assert header.split() == ["source", "status", "conversation"]
+    assert row.split()[1] == "completed"
     assert result.stderr == "", "no progress output when stderr is not a terminal"
 
 
@@ -161,6 +164,7 @@ def test_text_from_a_file_and_from_stdin(emu: Emulator, tmp_path: Path) -> None:
         ("members", "members"),
         ("entities", "entities"),
         ("analytics", "metrics"),
+        ("transcript", "messages"),
     ],
 )
 def test_conversation_views_as_json(emu: Emulator, view: str, key: str) -> None:
@@ -177,6 +181,68 @@ def test_conversation_tables_and_transcript(emu: Emulator) -> None:
     transcript = symbl(emu, "conversation", cid, "transcript", "--format", "srt")
     assert transcript.stdout.startswith("1\n00:00:00,000 --> ")
     assert isinstance(as_json(symbl(emu, "conversation", cid, "trackers", "--json")), list)
+
+
+EXPORTS = Path(__file__).parent / "data" / "exports"
+#: A short call (tests/data/exports/call.json) and its transcripts, written by hand.
+CALL = json.loads((EXPORTS / "call.json").read_text(encoding="utf-8"))["messages"]
+
+
+def test_transcript_shows_who_said_what_and_export_writes_files(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    cid = emu.add_conversation(CALL)
+    transcript = symbl(emu, "conversation", cid, "transcript")
+    assert transcript.returncode == 0, transcript.stderr
+    assert transcript.stdout == (EXPORTS / "call.txt").read_text(encoding="utf-8")
+    target = tmp_path / "call.vtt"
+    exported = symbl(emu, "conversation", cid, "export", "--format", "vtt", "--output", str(target))
+    assert (exported.returncode, exported.stdout, exported.stderr) == (0, "", "")
+    assert target.read_text(encoding="utf-8") == (EXPORTS / "call.vtt").read_text(encoding="utf-8")
+    reads = emu.requests(f"/v1/conversations/{cid}/messages")
+    assert [(read.method, read.query) for read in reads] == [("GET", [])] * 2
+
+
+def test_analytics_draws_talk_time_bars_within_80_columns(emu: Emulator) -> None:
+    speaker = {"name": "Annabel Featherstonehaugh-Cholmondeley of Accounts"}
+    cid = emu.add_conversation([{**CALL[0], "from": speaker}, CALL[1]])
+    for encoding, bar, label in (
+        ("utf-8", "█", "Annabel Featherston…"),
+        ("ascii", "#", "Annabel Featherst..."),
+    ):
+        env = subprocess_env(emu, PYTHONIOENCODING=encoding, COLUMNS="200")
+        result = symbl(emu, "conversation", cid, "analytics", env=env)
+        assert result.returncode == 0, result.stderr
+        title, annabel, bob = result.stdout.split("\n\n")[0].splitlines()
+        assert title == "talk time"
+        assert annabel.startswith(f"{label}  {bar}") and bob.startswith("Bob ")
+        assert len(annabel) == 80 and len(bob) <= 80
+        # Annabel spoke 2.5 s, Bob 1.25 s: half the bar (within one character).
+        assert abs(bob.count(bar) - annabel.count(bar) / 2) <= 1
+        assert annabel.endswith("2.5 s  67%") and bob.endswith("1.2 s  33%")
+        assert bar == "█" or result.stdout.isascii()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export"], "symbl: error: export needs --format: one of srt, vtt, txt, markdown, jsonl"),
+        (
+            ["export", "--format", "srt", "--output", "missing/call.srt"],
+            "symbl: error: --output 'missing/call.srt' is in a folder that does not exist",
+        ),
+        (["messages", "--format", "srt"], "--format and --output go with transcript and export"),
+        (["export", "--format", "pdf"], "argument --format: invalid choice: 'pdf'"),
+    ],
+)
+def test_export_arguments_are_checked_before_reading(
+    emu: Emulator, args: list[str], message: str
+) -> None:
+    result = symbl(emu, "conversation", "5000", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert emu.requests("/v1/conversations") == []
 
 
 def test_stream_a_file(emu: Emulator) -> None:
@@ -340,9 +406,9 @@ def test_progress_is_shown_on_a_terminal(emu: Emulator, tmp_path: Path) -> None:
         os.close(reader)
     progress = b"".join(chunks).decode()
     assert result.returncode == 0
-    assert "call.wav [####################] 100% 0.6/0.6 MB" in progress
-    assert "call.wav: in_progress" in progress or "call.wav: scheduled" in progress
-    assert result.stdout.splitlines()[-1].split()[-1] == "completed"
+    assert "[....................] 0/1 done, 1 running (at most 50)" in progress
+    assert "[####################] 1/1 done, 0 running" in progress
+    assert result.stdout.splitlines()[-1].split()[1] == "completed"
 
 
 # -- inputs are checked before anything opens, and errors speak of the command's options ---------
@@ -371,8 +437,6 @@ def assert_refused(emu: Emulator, result: subprocess.CompletedProcess[str], mess
     [
         (["stream", "--file", "missing.wav"], "missing.wav does not exist"),
         (["text", "missing.json"], "missing.json does not exist"),
-        (["process", "missing.wav"], "missing.wav does not exist"),
-        (["process", "DATA/meeting.wav", "missing.wav"], "missing.wav does not exist"),
         (["stream", "--file", "DATA"], "DATA is not a file"),
         (["text", "DATA"], "DATA is not a file"),
     ],
@@ -382,6 +446,25 @@ def test_a_missing_file_is_refused_alike_everywhere(
 ) -> None:
     args = [arg.replace("DATA", str(DATA)) for arg in args]
     assert_refused(emu, symbl(emu, *args), message.replace("DATA", str(DATA)))
+
+
+@pytest.mark.parametrize(
+    "others", [[], [str(DATA / "meeting.wav")]], ids=["alone", "beside-a-file"]
+)
+def test_process_reports_a_missing_file_in_its_own_row(emu: Emulator, others: list[str]) -> None:
+    """``symbl process`` is a batch: a missing path gets its row, with the same message as
+    elsewhere, the other sources carry on, and the command exits with 1 at the end."""
+    wide = subprocess_env(emu, COLUMNS="200")  # no cell wraps
+    result = symbl(emu, "process", *others, "missing.wav", env=wide)
+    assert (result.returncode, result.stderr) == (1, "")
+    header, _rule, *rows = result.stdout.splitlines()
+    assert header.split() == ["source", "status", "conversation", "error"]
+    cells = [re.split(r"\s{2,}", row.strip()) for row in rows]
+    missing = ["missing.wav", "error", "-", "missing.wav does not exist"]
+    assert [row for row in cells if row[0] == "missing.wav"] == [missing]
+    carried_on = [row[1:] for row in cells if row[0] != "missing.wav"]
+    assert carried_on == [["completed", "5000000000000000", "-"]] * len(others)
+    assert len(emu.requests("/v1/process/audio")) == len(others)
 
 
 def test_stream_refuses_a_file_that_is_not_wav_before_connecting(
@@ -437,8 +520,8 @@ def test_an_unknown_device_is_named_as_the_option(emu: Emulator, alsa_file_mic) 
             "symbl: error: --device goes with --mic, not with --file",
         ),
         (
-            ["process", "x.wav", "--param", "fooBar=1"],
-            "symbl: error: --param has an unknown option 'fooBar'; this endpoint takes: ",
+            ["process", "x.wav", "--param", "fooBar=1", "--param", "confidenceThreshold=7"],
+            "symbl: error: --param confidenceThreshold must be a number from 0.5 to 1.0, not 7",
         ),
         (
             ["text", "-", "--param", "detectEntities=maybe"],
@@ -543,7 +626,23 @@ def test_ctrl_c_while_waiting_for_jobs_exits_130_at_once(
     err = process.stderr.read()
     assert process.returncode == 130
     assert elapsed < 2.0
-    assert err == "symbl: interrupted\n"
+    if not files:
+        assert err == "symbl: interrupted\n"
+        return
+    # ``process`` names the jobs it leaves running on the service, one line each.
+    first, *running, last = err.splitlines()
+    assert (first, last) == (
+        f"symbl: {sources} job(s) still running on the service:",
+        "symbl: interrupted",
+    )
+    named = [re.fullmatch(r"  (\S+)  conversation (\d+)  job (\S+)", line) for line in running]
+    assert all(named), running
+    sources_named = sorted(match.group(1) for match in named if match)
+    jobs_named = sorted(match.group(2, 3) for match in named if match)
+    jobs = emu.call(emu.state.jobs.all)
+    assert sources_named == sorted(files)
+    assert jobs_named == sorted((job.conversation_id, job.id) for job in jobs)
+    assert all(job.status == "scheduled" for job in jobs)  # still running, as they said
 
 
 # -- scripts/demo -------------------------------------------------------------------------------

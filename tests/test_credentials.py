@@ -6,6 +6,7 @@ import configparser
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,12 +16,22 @@ import symbl
 from symbl._transport.credentials import (
     DEFAULT_BASE_URL,
     Credentials,
+    forget_remembered_credentials,
+    remember_accepted,
     resolve_base_url,
     resolve_credentials,
     resolve_credentials_and_base_url,
     websocket_base_url,
 )
 from symbl._transport.http import client_for
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_credentials() -> Iterator[None]:
+    """No credentials given earlier in the process, by another test, before or after."""
+    forget_remembered_credentials()
+    yield
+    forget_remembered_credentials()
 
 
 def write_conf(folder: Path, text: str) -> Path:
@@ -93,8 +104,63 @@ def test_missing_credentials_names_every_place_searched(sealed_environment: Path
         "SYMBL_APP_SECRET",
         str(sealed_environment / "symbl.conf"),
         str(Path.home() / "symbl.conf"),
+        "credentials given earlier in this process (there were none)",
     ):
         assert place in message
+
+
+def accepted(app_id: str, base_url: str = "http://127.0.0.1:7") -> Credentials:
+    """Explicit credentials, as if the service at ``base_url`` had generated a token for them."""
+    given = resolve_credentials({"app_id": app_id, "app_secret": app_id + "-secret"})
+    remember_accepted(given, base_url)
+    return given
+
+
+def test_credentials_accepted_earlier_are_the_last_resort(
+    monkeypatch: pytest.MonkeyPatch, sealed_environment: Path
+) -> None:
+    accepted("first-id")
+    resolve_credentials({"app_id": "refused-id", "app_secret": "x"})  # never accepted
+    accepted("given-id")
+    found = resolve_credentials()
+    assert (found.app_id, found.app_secret) == ("given-id", "given-id-secret")
+    assert found.source == "credentials given earlier in this process"
+    assert "given-secret" not in repr(found)
+    write_conf(Path.home(), "[credentials]\napp_id=home-id\napp_secret=home-secret\n")
+    assert resolve_credentials().app_id == "home-id"
+    write_conf(sealed_environment, "[credentials]\napp_id=cwd-id\napp_secret=cwd-secret\n")
+    assert resolve_credentials().app_id == "cwd-id"
+    monkeypatch.setenv("SYMBL_APP_ID", "env-id")
+    monkeypatch.setenv("SYMBL_APP_SECRET", "env-secret")
+    assert resolve_credentials().app_id == "env-id"
+    explicit = resolve_credentials({"app_id": "other-id", "app_secret": "other-secret"})
+    assert explicit.app_id == "other-id"
+
+
+def test_credentials_are_remembered_only_once_accepted_and_only_explicit_ones() -> None:
+    with pytest.raises(symbl.InvalidArgumentError):
+        resolve_credentials({"app_id": "x"})
+    given = resolve_credentials({"app_id": "given-id", "app_secret": "given-secret"})
+    remember_accepted(Credentials("env-id", "env-secret", "the environment"), "http://h:1")
+    with pytest.raises(symbl.ConfigurationError, match="there were none"):
+        resolve_credentials()
+    remember_accepted(given, "http://h:1")
+    assert resolve_credentials() == given
+
+
+def test_remembered_credentials_bring_their_base_url_when_nothing_else_gives_one(
+    monkeypatch: pytest.MonkeyPatch, sealed_environment: Path
+) -> None:
+    given = accepted("given-id", "http://127.0.0.1:7/prefix")
+    assert resolve_credentials_and_base_url() == (given, "http://127.0.0.1:7/prefix")
+    assert resolve_credentials_and_base_url(None, "http://other:2")[1] == "http://other:2"
+    other = {"app_id": "other-id", "app_secret": "other-secret"}
+    assert resolve_credentials_and_base_url(other)[1] == DEFAULT_BASE_URL
+    assert resolve_base_url() == DEFAULT_BASE_URL  # it cannot tell whose URL it is
+    with symbl.Client() as client:
+        assert (client.credentials, client.base_url) == (given, "http://127.0.0.1:7/prefix")
+    monkeypatch.setenv("SYMBL_BASE_URL", "http://env:3")
+    assert resolve_credentials_and_base_url() == (given, "http://env:3")
 
 
 def test_half_set_environment_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,8 @@ five tables, each extended by adding a row:
 
 Over ``INVALID`` and ``LENIENT`` together: strict accepts => lenient accepts, and lenient
 rejects => strict rejects with the same field. Give each row one fault: with several, the sides
-may name different ones first (the strict side refuses unknown keys before it looks at values).
+may name different ones first. Options neither side knows are accepted by both (PROTOCOL.md
+§11.8): rows of them are in ``LENIENT``, with no strict field.
 """
 
 from __future__ import annotations
@@ -174,7 +175,11 @@ URL_BODY_OPTIONS = {
     "mode": "phone",
     **SEPARATE_CHANNELS,
     "channelMetadata": CHANNELS,
+    "conversationType": "sales",
+    "timezoneOffset": 0,
+    "startTime": "2023-04-20T17:26:12",
 }
+REDACTION = {"identifyContent": True, "redactContent": True, "redactionString": "[redacted]"}
 
 
 def rows(area: str, *cases: tuple[str, Any, str | None]) -> list[Any]:
@@ -267,7 +272,6 @@ INVALID = [
         "streaming.start",  # §6.2: an error frame, then close 1008
         ("insight-type", stream_start(insightTypes=["summary"]), "insightTypes"),
         ("insight-types-string", stream_start(insightTypes="question"), "insightTypes"),
-        ("snake-case-field", stream_start(insight_types=["question"]), "insight_types"),
         ("config-string", stream_start(config="en-US"), "config"),
         ("confidence", stream_config(confidenceThreshold=1.5), "config.confidenceThreshold"),
         ("confidence-bool", stream_config(confidenceThreshold=True), "config.confidenceThreshold"),
@@ -275,6 +279,26 @@ INVALID = [
         ("meeting-title", stream_config(meetingTitle=5), "config.meetingTitle"),
         ("sentiment", stream_config(sentiment="yes"), "config.sentiment"),
         ("timezone-offset", stream_config(timezoneOffset="UTC"), "config.timezoneOffset"),
+        ("timezone-offset-east", stream_config(timezoneOffset=841), "config.timezoneOffset"),
+        ("timezone-offset-fraction", stream_config(timezoneOffset=1.5), "config.timezoneOffset"),
+        ("detect-entities", stream_config(detectEntities="yes"), "config.detectEntities"),
+        ("redaction-bool", stream_config(redaction=True), "config.redaction"),
+        (
+            "redaction-flag",
+            stream_config(redaction={"redactContent": "yes"}),
+            "config.redaction.redactContent",
+        ),
+        (
+            "redaction-string",
+            stream_config(redaction={"redactionString": 5}),
+            "config.redaction.redactionString",
+        ),
+        (
+            "config-trackers",
+            stream_config(trackers={"interimResults": "true"}),
+            "config.trackers.interimResults",
+        ),
+        ("all-trackers", stream_start(enableAllTrackers="yes"), "enableAllTrackers"),
         ("recognition", stream_config(speechRecognition="LINEAR16"), "config.speechRecognition"),
         ("encoding", recognition(encoding="MP3"), "config.speechRecognition.encoding"),
         ("rate-string", recognition(sampleRateHertz="16000"), f"{RECOGNITION}.sampleRateHertz"),
@@ -311,8 +335,10 @@ INVALID = [
         ("from", text(message(**{"from": {"name": 5}})), "messages[0].from"),
         ("start-time", text(message(duration=YESTERDAY)), "messages[0].duration.startTime"),
         ("ends-before-start", text(message(duration=BACKWARDS)), "messages[0].duration"),
-        ("unknown-option", text(colour="red"), "colour"),
-        ("media-option", text(languageCode="en-US"), "languageCode"),
+        ("conversation-type", text(conversationType="support"), "conversationType"),
+        ("timezone-offset", text(timezoneOffset=-721), "timezoneOffset"),
+        ("start-time", text(startTime="20 April"), "startTime"),
+        ("sales-stage", text(metadata={"salesStage": "Demo"}), "metadata.salesStage"),
         ("confidence", text(confidenceThreshold=0.2), "confidenceThreshold"),
         ("detect-phrases", text(detectPhrases="yes"), "detectPhrases"),
         ("tracker", text(trackers=[{"name": "x"}]), "trackers[0]"),
@@ -333,12 +359,12 @@ INVALID = [
         ("channels-alone", url_body(channelMetadata=CHANNELS), "channelMetadata"),
         ("channel-zero", url_body(**CHANNEL_ZERO), "channelMetadata[0].channel"),
         ("speaker-count", url_body(diarizationSpeakerCount=0), "diarizationSpeakerCount"),
+        ("start-time-month", url_body(startTime="2023-13-20T17:26:12"), "startTime"),
     ),
     *rows(
         "jobs.url_query",  # the two URL options that travel in the query string
         ("diarization", {"enableSpeakerDiarization": "maybe"}, "enableSpeakerDiarization"),
         ("speaker-count", {"diarizationSpeakerCount": 0}, "diarizationSpeakerCount"),
-        ("body-option", {"name": "Call"}, "name"),
     ),
     *rows(
         "jobs.file_query",  # a file upload's options, in the query string
@@ -346,7 +372,8 @@ INVALID = [
         ("mode", {"mode": "radio"}, "mode"),
         ("summary", {"enableSummary": "maybe"}, "enableSummary"),
         ("tracker", {"trackers": [{"name": "x"}]}, "trackers[0]"),
-        ("unknown", {"colour": "red"}, "colour"),
+        ("timezone-offset", {"timezoneOffset": "+900"}, "timezoneOffset"),
+        ("conversation-type", {"conversationType": "Sales"}, "conversationType"),
         # Whole numbers in ASCII digits only (int("٣") is 3, int("²") an error).
         ("speaker-count-arabic-digit", {"diarizationSpeakerCount": "٣"}, "diarizationSpeakerCount"),
         ("speaker-count-superscript", {"diarizationSpeakerCount": "²"}, "diarizationSpeakerCount"),
@@ -400,10 +427,14 @@ LENIENT = [
         ("config-null", stream_start(config=None), "config"),
         ("encoding-lower-case", recognition(encoding="linear16"), f"{RECOGNITION}.encoding"),
         ("encoding-upper-case", recognition(encoding="OPUS"), f"{RECOGNITION}.encoding"),
-        ("recognition-unknown", recognition(channels=1), f"{RECOGNITION}.channels"),
-        ("config-unknown", stream_config(profanityFilter=True), "config.profanityFilter"),
+        ("recognition-unknown", recognition(channels=1), None),
+        ("config-unknown", stream_config(profanityFilter=True), None),
+        ("unknown-field", stream_start(futureField={"level": 2}), None),
+        ("snake-case-field", stream_start(insight_types=["question"]), None),
+        ("redaction", stream_config(redaction={**REDACTION, "entities": ["EMAIL"]}), None),
+        ("config-trackers", stream_config(trackers={"enableAllTrackers": False}), None),
         ("language-unchecked", stream_config(languageCode="xx-XX"), "config.languageCode"),
-        ("speaker-email", stream_start(speaker={**USER, "email": USER["userId"]}), "speaker.email"),
+        ("speaker-email", stream_start(speaker={**USER, "email": USER["userId"]}), None),
         ("every-field", EVERY_START_FIELD, None),
     ),
     *rows(
@@ -416,11 +447,25 @@ LENIENT = [
         ("python-repr", "{'type': 'stop_request'}", ""),
         ("json", json.dumps(streaming.stop_request()), None),
     ),
-    *rows("jobs.text", ("strings", text(detectPhrases="true", confidenceThreshold="0.7"), None)),
-    *rows("jobs.url", ("every-body-option", url_body(**URL_BODY_OPTIONS), None)),
-    *rows("jobs.url_query", ("diarization", DIARIZATION, None)),
     *rows(
-        "jobs.file_query", ("channels", {**SEPARATE_CHANNELS, "channelMetadata": CHANNELS}, None)
+        "jobs.text",
+        ("strings", text(detectPhrases="true", confidenceThreshold="0.7"), None),
+        ("unknown-option", text(colour="red"), None),
+        ("snake-case-option", text(detect_phrases="maybe"), "detectPhrases"),
+        ("media-option", text(languageCode="en-US"), None),
+        ("call-score", text(conversationType="general", metadata={"salesStage": "demo"}), None),
+    ),
+    *rows("jobs.url", ("every-body-option", url_body(**URL_BODY_OPTIONS), None)),
+    *rows(
+        "jobs.url_query",
+        ("diarization", DIARIZATION, None),
+        ("body-option", {"name": "Call"}, None),
+    ),
+    *rows(
+        "jobs.file_query",
+        ("channels", {**SEPARATE_CHANNELS, "channelMetadata": CHANNELS}, None),
+        ("unknown", {"colour": "red", "future_option": [1]}, None),
+        ("timezone-offset", {"timezoneOffset": "-720"}, None),
     ),
 ]
 
@@ -600,19 +645,16 @@ def post_file_query(wire: Wire, body: Any) -> Answer:
 
 
 def check_text(body: Any, lenient: bool) -> None:
-    # One check for both sides: the Async API has no quirks of the old client to admit.
-    del lenient
+    # Leniently, options are read as the service receives them: wire names only.
     options = {name: value for name, value in body.items() if name != "messages"}
     check_messages(body.get("messages"))
-    normalize(options, TEXT_OPTIONS, "the request")
+    normalize(options, TEXT_OPTIONS, "the request", received=lenient)
 
 
 def check_url_body(body: Any, lenient: bool) -> None:
-    del lenient
     check_url("url", body.get("url"))
-    normalize(
-        {name: value for name, value in body.items() if name != "url"}, URL_OPTIONS, "the request"
-    )
+    options = {name: value for name, value in body.items() if name != "url"}
+    normalize(options, URL_OPTIONS, "the request", received=lenient)
 
 
 @dataclass(frozen=True)
@@ -652,17 +694,15 @@ AREAS = {
     "streaming.stop": Area(
         lambda b, lenient: frames.parse_client_message(b, lenient=lenient), send_stop_frame
     ),
-    "jobs.text": Area(check_text, post_text, emulator_lenient=False),
-    "jobs.url": Area(check_url_body, post_url, emulator_lenient=False),
+    "jobs.text": Area(check_text, post_text),
+    "jobs.url": Area(check_url_body, post_url),
     "jobs.url_query": Area(
-        lambda b, _: normalize(b, URL_QUERY_OPTIONS, "the query"),
+        lambda b, lenient: normalize(b, URL_QUERY_OPTIONS, "the query", received=lenient),
         post_url_query,
-        emulator_lenient=False,
     ),
     "jobs.file_query": Area(
-        lambda b, _: normalize(b, MEDIA_OPTIONS, "the query"),
+        lambda b, lenient: normalize(b, MEDIA_OPTIONS, "the query", received=lenient),
         post_file_query,
-        emulator_lenient=False,
     ),
 }
 
@@ -767,6 +807,7 @@ NOT_JSON = [
     *rows(
         "jobs.text",
         ("metadata-inf", text(metadata={"x": -math.inf}), "metadata.x"),
+        ("unknown-option-nan", text(colour=math.nan), "colour"),
         (
             "payload-nan",
             text(message(payload={"content": "Hi", "score": math.nan})),
@@ -845,7 +886,10 @@ TEXT_OPTIONS_GIVEN = {
     "enableAllTrackers": True,
     "enableSummary": True,
     "features": {"featureList": ["insights", "callScore"]},
-    "metadata": {"team": "sales"},
+    "metadata": {"team": "sales", "salesStage": "negotiation"},
+    "conversationType": "sales",
+    "timezoneOffset": 330,
+    "startTime": "2023-04-20T17:26:12Z",
 }
 MEDIA_PARAMETERS = {
     "name": "Call",
@@ -863,6 +907,8 @@ MEDIA_PARAMETERS = {
     "enableSummary": True,
     "features": {"featureList": ["insights"]},
     "metadata": {"team": "sales"},
+    "conversationType": "general",
+    "timezone_offset": -480,
 }
 
 SDK_CALLS = [
@@ -940,6 +986,8 @@ SDK_CALLS = [
                 "confidenceThreshold": 0.7,
                 "sentiment": True,
                 "detectEntities": True,
+                "redaction": REDACTION,
+                "trackers": {"enableAllTrackers": True, "interimResults": True},
                 "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 8000},
             },
             languages=["en-GB"],
@@ -1168,6 +1216,16 @@ SDK_REFUSALS = [
         lambda: symbl.Streaming.start_connection(config={"timezoneOffset": float("nan")}),
         "timezoneOffset",
         id="stream-offset-nan",
+    ),
+    pytest.param(
+        lambda: symbl.Text.process(payload=text(), parameters={"timezoneOffset": 841}),
+        "timezoneOffset",
+        id="text-timezone-offset",
+    ),
+    pytest.param(
+        lambda: symbl.Streaming.start_connection(config={"redaction": {"redactContent": 1}}),
+        r"config\.redaction\.redactContent",
+        id="stream-redaction",
     ),
     pytest.param(
         lambda: symbl.Text.process(payload=text(metadata={"budget": 2**70})),

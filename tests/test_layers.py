@@ -28,8 +28,10 @@ PURE_LIBRARIES = {
     "collections",
     "contextlib",
     "dataclasses",
+    "enum",
     "datetime",
     "json",
+    "logging",  # the "symbl" logger only: a DEBUG line for options sent unchecked
     "math",
     "re",
     "typing",

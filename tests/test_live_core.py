@@ -1,10 +1,12 @@
-"""The live-connection core that streaming and telephony connections share, over real sockets
-to the emulator: close codes, the one websocket entry point (token refresh), the state machine,
-stopping once, and the opt-out from Ctrl+C handling."""
+"""The live-connection core that streaming and telephony connections (and listeners of a stream)
+share, over real sockets to the emulator: close codes, the one websocket entry point (token
+refresh), the state machine, stopping once, the opt-out from Ctrl+C handling, and the event
+names ``subscribe`` takes."""
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 import symbl
 from symbl._live import interrupts
 from symbl._live.connection import LiveConnection
-from symbl._protocol import streaming
+from symbl._protocol import events, streaming, telephony
 from symbl._transport.websocket import Lifecycle, State
 from symbl.emulator import Emulator
 
@@ -343,3 +345,73 @@ def test_handle_signals_false_leaves_ctrl_c_and_exit_to_the_program(calls: Emula
     call.stop()
     stream.stop()
     assert not {stream._live, call._live} & set(interrupts._live)
+
+
+def test_a_listener_is_stopped_on_ctrl_c_unless_it_opts_out(emu_env: Emulator) -> None:
+    listener = symbl.Streaming.subscribe_to_stream("a-stream")
+    assert listener._live in set(interrupts._live), "followed for Ctrl+C and exit by default"
+    listener.interrupt(deadline=time.monotonic() + 1.0)  # what Ctrl+C calls
+    assert (listener.state, listener.error) == ("closed", None)
+    assert listener._live not in set(interrupts._live)
+    quiet = symbl.Streaming.subscribe_to_stream("a-stream", handle_signals=False)
+    assert quiet._live not in set(interrupts._live)
+    quiet.stop()
+
+
+# --- event names ---------------------------------------------------------------------------------
+
+
+def test_event_names_are_stated_once_in_the_enum() -> None:
+    assert streaming.STREAMING_EVENTS is events.STREAMING_EVENTS
+    assert telephony.TELEPHONY_EVENTS is events.TELEPHONY_EVENTS
+    assert {symbl.Event(name) for name in events.STREAMING_EVENTS + events.TELEPHONY_EVENTS}
+    assert symbl.Event.MESSAGE_RESPONSE == "message_response"
+    assert f"{symbl.Event.BOOKMARK_RESPONSE}" == str(symbl.Event.BOOKMARK_RESPONSE)
+    assert str(symbl.Event.BOOKMARK_RESPONSE) == "bookmark_response"
+
+
+def test_subscribe_takes_event_members_next_to_names(calls: Emulator) -> None:
+    stream_messages: list[str] = []
+    stream = symbl.Streaming.start_connection()
+    stream.subscribe(
+        {
+            symbl.Event.MESSAGE: lambda event: stream_messages.append(event["message"]["type"]),
+            "bookmark_response": print,
+            symbl.Event.ERROR: print,
+        }
+    )
+    stream.stop()
+    assert stream_messages == [
+        "conversation_created",
+        "started_listening",
+        "recognition_started",
+        "recognition_stopped",
+        "conversation_completed",
+    ]
+    call_messages: list[Any] = []
+    call = subscribed_call(calls, {symbl.Event.MESSAGE: call_messages.append})
+    call.subscribe({symbl.Event.TRANSCRIPT_RESPONSE: print})
+    calls.end_call(call.connectionId)
+    assert call.wait(timeout=5)
+    assert call_messages[-1]["message"]["type"] == "conversation_completed"
+
+
+@pytest.mark.parametrize("name", ["speech", symbl.Event.TRANSCRIPT_RESPONSE, 7])
+def test_an_unknown_event_name_is_refused_naming_the_valid_ones(
+    emu_env: Emulator, name: Any
+) -> None:
+    stream = symbl.Streaming.start_connection()
+    listener = symbl.Streaming.subscribe_to_stream(stream.connectionId)
+    try:
+        for connection in (stream, listener):
+            with pytest.raises(symbl.InvalidArgumentError) as refused:
+                connection.subscribe({name: print})
+            message = str(refused.value)
+            assert "Event." not in message
+            assert "subscribe to one of: message_response, insight_response" in message
+            assert "bookmark_response, conversation_changed, reconnecting, reconnected, error" in (
+                message
+            )
+    finally:
+        listener.stop()
+        stream.stop()

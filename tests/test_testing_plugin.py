@@ -15,6 +15,8 @@ USER_TESTS = textwrap.dedent(
     import subprocess
     import sys
 
+    import pytest
+
     import symbl
 
 
@@ -56,6 +58,29 @@ USER_TESTS = textwrap.dedent(
         assert requests.get(url, timeout=5).status_code == 401
         answer = requests.get(url, headers=symbl_emulator.admin_headers, timeout=5)
         assert answer.json()["tokenLifetime"] == 86400.0
+
+
+    def test_credentials_remembered_before_the_fixture():
+        from symbl._transport.credentials import Credentials, remember_accepted
+
+        remember_accepted(Credentials("outside-id", "outside-secret"), "http://127.0.0.1:9")
+
+
+    def test_the_fixture_starts_and_ends_with_none_remembered(symbl_emulator, monkeypatch):
+        monkeypatch.delenv("SYMBL_APP_ID")
+        monkeypatch.delenv("SYMBL_APP_SECRET")
+        with pytest.raises(symbl.ConfigurationError, match="there were none"):
+            symbl.Client()
+        symbl_emulator.add_conversation([{"payload": {"content": "Hi."}}], conversation_id="42")
+        symbl.Conversations.get_messages("42", credentials=symbl_emulator.credentials)
+        monkeypatch.delenv("SYMBL_BASE_URL")
+        with symbl.Client() as remembered:  # with the base URL they were accepted at
+            assert remembered.base_url == symbl_emulator.base_url
+
+
+    def test_nothing_remembered_is_left_after_the_fixture():
+        with pytest.raises(symbl.ConfigurationError, match="there were none"):
+            symbl.Client()
     """
 )
 
@@ -73,4 +98,4 @@ def test_the_plugin_fixture_in_a_users_test_suite(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 passed" in result.stdout
+    assert "8 passed" in result.stdout

@@ -18,34 +18,20 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 from symbl import errors
+from symbl._models.exports import EXPORT_FORMATS
 from symbl._models.objects import SymblObject
 from symbl._protocol.streaming import INSIGHT_TYPES
+from symbl._resources.batch import PAID_PLAN_CONCURRENCY
 from symbl._resources.conversations import Conversation
 from symbl._version import __version__
 from symbl.emulator.options import add_arguments as add_emulator_arguments
 
-from . import inputs
+from . import inputs, process
 from . import views as _views
-from .terminal import Spinner, UploadBar, table
+from .terminal import Spinner, supports_unicode, table
 from .workers import map_concurrently
 
 EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERRUPTED = 1, 2, 3, 130
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov"}
-MEDIA_SUFFIXES = VIDEO_SUFFIXES | {
-    ".wav",
-    ".mp3",
-    ".mpeg",
-    ".m4a",
-    ".aac",
-    ".ac3",
-    ".aiff",
-    ".aif",
-    ".amr",
-    ".flac",
-    ".ogg",
-    ".opus",
-    ".wma",
-}
 #: What ``symbl call`` calls the arguments the SDK's messages name.
 CALL_TERMS = {
     "phone_number": "the number",
@@ -63,7 +49,10 @@ CONVERSATION_VIEWS = (
     "trackers",
     "analytics",
     "transcript",
+    "export",
 )
+#: What ``symbl conversation ... export`` calls the arguments of ``Conversation.export``.
+EXPORT_TERMS = {"path": "--output"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,10 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat every source as this (default: by file extension)",
     )
     process.add_argument(
+        "--concurrency",
         "--workers",
         type=_positive,
-        default=4,
-        help="jobs to submit at once for several sources (default 4)",
+        default=PAID_PLAN_CONCURRENCY,
+        help=f"most jobs in progress at once, for the account (default {PAID_PLAN_CONCURRENCY}"
+        ", a paid plan's limit; a trial account allows 2)",
+    )
+    process.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="record the batch in this SQLite file: run the same command again to resume "
+        "after a crash or Ctrl+C, without submitting anything twice",
     )
     process.set_defaults(run=run_process)
 
@@ -173,9 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     conversation.add_argument("view", choices=CONVERSATION_VIEWS)
     conversation.add_argument(
         "--format",
-        choices=("markdown", "srt"),
-        default="markdown",
-        help="for transcript: Markdown (default) or SRT subtitles",
+        choices=EXPORT_FORMATS,
+        help="for export (required) and transcript (default txt: a line per message): "
+        + ", ".join(EXPORT_FORMATS),
+    )
+    conversation.add_argument(
+        "--output", metavar="FILE", help="for export and transcript: write to FILE"
     )
     conversation.set_defaults(run=run_conversation)
 
@@ -240,49 +240,50 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_process(args: argparse.Namespace) -> int:
-    """``symbl process``: submit files, URLs and folders, concurrently for several."""
+    """``symbl process``: submit files, URLs and folders as a batch, within the account's
+    limit; with ``--no-wait``, submit them and return the ids at once."""
+    parameters = parse_params(args.param)
+    if args.no_wait and args.journal:
+        raise errors.InvalidArgumentError(
+            "--journal follows the jobs to their end; leave out --no-wait"
+        )
+    process.check_parameters(parameters)
+    sources, rows = process.expand_sources(args.sources)
+    if args.no_wait:
+        rows += map_concurrently(
+            lambda source: _submitted(source, args.type, parameters), sources, 8
+        )
+    else:
+        rows += process.run_batch(args, sources, parameters)
+    rows = process.in_order(rows, args.sources)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(process.results_table(rows))
+    if args.no_wait:
+        failed = any(row["status"] == "error" for row in rows)
+    else:
+        failed = any(row["status"] != "completed" for row in rows)
+    return EXIT_FAILED if failed else 0
+
+
+def _submitted(source: str, kind: str | None, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Submit one source without waiting: its row, with the ids, or with why it was not
+    submitted."""
     import symbl
 
-    parameters = parse_params(args.param)
-    sources = expand_sources(args.sources)
-    single = len(sources) == 1
-
-    def submit(source: str) -> dict[str, Any]:
-        video = args.type == "video" or (
-            args.type is None and Path(source).suffix.lower() in VIDEO_SUFFIXES
-        )
-        resource = symbl.Video if video else symbl.Audio
-        try:
+    video = (kind or process.media_of(source)) == "video"
+    resource = symbl.Video if video else symbl.Audio
+    try:
+        with inputs.option_terms(inputs.param_terms(parameters)):
             if inputs.web_url(source):
                 conversation = resource.process_url(source, wait=False, parameters=parameters)
             else:
-                bar = UploadBar(Path(source).name) if single else None
-                conversation = resource.process_file(
-                    source, wait=False, parameters=parameters, progress=bar
-                )
-            if not args.no_wait:
-                wait_for(conversation, source if single else None)
-        except (errors.JobFailedError, errors.APIStatusError, errors.APIConnectionError) as exc:
-            return {"source": source, "error": str(exc)}
-        return {"source": source, **job_summary(conversation)}
-
-    with inputs.option_terms(inputs.param_terms(parameters)):
-        results = map_concurrently(submit, sources, args.workers)
-    show(
-        args,
-        results,
-        [
-            ("source", lambda r: r["source"]),
-            ("conversation", lambda r: r.get("conversationId")),
-            ("job", lambda r: r.get("jobId")),
-            ("status", lambda r: r.get("status") or r.get("error")),
-        ],
-    )
-    return (
-        EXIT_FAILED
-        if any("error" in result or result.get("status") == "failed" for result in results)
-        else 0
-    )
+                conversation = resource.process_file(source, wait=False, parameters=parameters)
+    except (errors.InvalidArgumentError, errors.APIStatusError, errors.APIConnectionError) as exc:
+        return process.row(source, "error", error=str(exc))
+    summary = job_summary(conversation)
+    return process.row(source, summary["status"], summary["conversationId"], summary["jobId"])
 
 
 def run_text(args: argparse.Namespace) -> int:
@@ -325,16 +326,35 @@ def run_conversation(args: argparse.Namespace) -> int:
     import symbl
 
     conversation = symbl.Conversation(args.conversation_id)
-    if args.view == "transcript":
-        content_type = "text/srt" if args.format == "srt" else "text/markdown"
-        answer = conversation.get_formatted_transcript({"contentType": content_type})
-        print(json.dumps(answer.to_dict(), indent=2) if args.json else answer.transcript.payload)
-        return 0
+    if args.view in ("transcript", "export"):
+        return run_export(args, conversation)
+    if args.format or args.output:
+        raise errors.InvalidArgumentError("--format and --output go with transcript and export")
     answer = _views.fetch(conversation, args.view)
     if args.json:
         print(json.dumps(_plain(answer), indent=2))
     else:
-        print(_views.render(args.view, answer))
+        print(_views.render(args.view, answer, unicode=supports_unicode(sys.stdout)))
+    return 0
+
+
+def run_export(args: argparse.Namespace, conversation: Conversation) -> int:
+    """``symbl conversation <id> transcript|export``: the transcript made from the messages,
+    printed or written to ``--output``; ``transcript`` shows one line per message."""
+    if args.json:
+        if args.view == "export":
+            raise errors.InvalidArgumentError("export takes --format, not --json (--format jsonl)")
+        print(json.dumps(conversation.get_messages().to_dict(), indent=2))
+        return 0
+    if args.view == "export" and args.format is None:
+        raise errors.InvalidArgumentError(
+            f"export needs --format: one of {', '.join(EXPORT_FORMATS)}"
+        )
+    with inputs.option_terms(EXPORT_TERMS):
+        if args.output is not None:
+            conversation.export(args.format or "txt", args.output)
+        else:
+            sys.stdout.write(conversation.export(args.format or "txt"))
     return 0
 
 
@@ -442,39 +462,8 @@ def parse_params(items: Sequence[str]) -> dict[str, Any]:
     return parameters
 
 
-def expand_sources(sources: Sequence[str]) -> list[str]:
-    """Files and URLs as given; folders replaced by the media files in them.
-
-    Raises:
-        InvalidArgumentError: a file that does not exist, or a URL of a scheme other than
-            http(s), before anything is sent.
-    """
-    expanded: list[str] = []
-    for source in sources:
-        if inputs.web_url(source):
-            expanded.append(source)
-            continue
-        path = Path(source)
-        if not path.is_dir():
-            inputs.require_file(source)
-            expanded.append(source)
-            continue
-        found = sorted(
-            str(item) for item in path.iterdir() if item.suffix.lower() in MEDIA_SUFFIXES
-        )
-        if not found:
-            raise errors.InvalidArgumentError(
-                f"{source} holds no media files ({', '.join(sorted(MEDIA_SUFFIXES))})"
-            )
-        expanded.extend(found)
-    return expanded
-
-
-def wait_for(conversation: Conversation, label: str | None) -> None:
-    """Wait for the job, with a spinner showing its status when ``label`` is given."""
-    if label is None:
-        conversation.wait()
-        return
+def wait_for(conversation: Conversation, label: str) -> None:
+    """Wait for the job, with a spinner showing its status."""
     with Spinner(lambda: f"{label}: {conversation.status or 'submitted'}"):
         conversation.wait()
 

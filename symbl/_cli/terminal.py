@@ -1,4 +1,5 @@
-"""Output for people on a terminal: tables, an upload progress bar and a job spinner.
+"""Output for people on a terminal: tables, bar charts, an upload progress bar and a job
+spinner.
 
 Progress goes to stderr and only when stderr is a terminal, so piped or captured output holds
 nothing but the results.
@@ -16,6 +17,12 @@ from typing import IO, Any, Callable
 
 Column = tuple[str, Callable[[Any], Any]]
 _SPINNER = "|/-\\"
+#: The widest a bar chart is drawn, whatever the terminal's width.
+CHART_WIDTH = 80
+#: Labels of a bar chart are cut to this many characters.
+CHART_LABEL = 20
+# A bar in Unicode: full blocks, then the eighth-blocks that end it precisely.
+_EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def table(rows: Sequence[Any], columns: Sequence[Column], width: int | None = None) -> str:
@@ -40,6 +47,62 @@ def table(rows: Sequence[Any], columns: Sequence[Column], width: int | None = No
         lines.append(_row([*line[:-1], wrapped[0]], widths))
         lines.extend(_row([""] * (len(widths) - 1) + [more], widths) for more in wrapped[1:])
     return "\n".join(lines)
+
+
+def elided(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters in the middle, where ``…`` stands for the cut."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
+
+
+def bar_chart(
+    bars: Sequence[tuple[str, float, str]], width: int | None = None, unicode: bool = True
+) -> str:
+    """Horizontal bars, one line each: label, bar (length proportional to the value), note.
+
+    Args:
+        bars: ``(label, value, note)`` triples; the longest bar is the largest value.
+        width: the chart's width; the terminal's when None, at most :data:`CHART_WIDTH`.
+        unicode: draw with block characters; ``#`` for terminals that cannot show them.
+    """
+    if not bars:
+        return "(none)"
+    total = min(width or shutil.get_terminal_size((CHART_WIDTH, 24)).columns, CHART_WIDTH)
+    labels = [_cut(" ".join(label.split()), CHART_LABEL, unicode) for label, _, _ in bars]
+    label_width = max(map(len, labels))
+    note_width = max(len(note) for _, _, note in bars)
+    room = max(total - label_width - note_width - 4, 1)
+    largest = max(value for _, value, _ in bars)
+    lines = []
+    for label, (_, value, note) in zip(labels, bars):
+        length = room * value / largest if largest > 0 else 0.0
+        bar = _bar(length, unicode)
+        lines.append(f"{label.ljust(label_width)}  {bar.ljust(room)}  {note}".rstrip())
+    return "\n".join(lines)
+
+
+def _bar(length: float, unicode: bool) -> str:
+    if not unicode:
+        return "#" * round(length)
+    eighths = round(length * 8)
+    return "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+
+
+def _cut(text: str, width: int, unicode: bool) -> str:
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if unicode else text[: width - 3] + "..."
+
+
+def supports_unicode(stream: IO[str] = sys.stdout) -> bool:
+    """Whether ``stream`` can show block characters (its encoding can write them)."""
+    try:
+        "█▏…".encode(getattr(stream, "encoding", None) or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:

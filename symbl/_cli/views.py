@@ -6,10 +6,11 @@ import json
 import sys
 from typing import IO, Any, Callable
 
+from symbl._models.charts import talk_times
 from symbl._models.tables import columns_for
 from symbl._resources.conversations import Conversation
 
-from .terminal import Column, interactive, table
+from .terminal import Column, bar_chart, interactive, table
 
 _FETCH: dict[str, Callable[[Conversation], Any]] = {
     "messages": Conversation.get_messages,
@@ -50,16 +51,33 @@ def fetch(conversation: Conversation, view: str) -> Any:
     return _FETCH[view](conversation)
 
 
-def render(view: str, answer: Any) -> str:
-    """A view's answer as text tables."""
+def render(view: str, answer: Any, unicode: bool = True) -> str:
+    """A view's answer as text tables (analytics: talk-time bars first, drawn with block
+    characters when ``unicode``, else ``#``)."""
     if view == "analytics":
         return (
-            table(answer.get("metrics") or [], _METRICS)
+            talk_time_bars(answer, unicode)
+            + "\n\n"
+            + table(answer.get("metrics") or [], _METRICS)
             + "\n\n"
             + table(answer.get("members") or [], _SPEAKERS)
         )
     records = answer if view == "trackers" else answer.get(_RECORDS[view]) or []
     return table(records, columns_for(records) if records else [])
+
+
+def talk_time_bars(analytics: Any, unicode: bool = True) -> str:
+    """Talk time per speaker as bars that fit 80 columns, under a title."""
+    bars = [
+        (
+            talk.speaker,
+            talk.seconds,
+            f"{talk.seconds:.1f} s"
+            + (f" {talk.percentage:3.0f}%" if talk.percentage is not None else ""),
+        )
+        for talk in talk_times(analytics)
+    ]
+    return "talk time\n" + bar_chart(bars, unicode=unicode)
 
 
 class LivePrinter:

@@ -49,6 +49,7 @@ from typing import Any, Callable
 
 from symbl._arguments import checked_flag
 from symbl._models.objects import SymblObject, to_symbl
+from symbl._protocol.events import Event
 from symbl._protocol.frames import RECONNECTABLE_CLOSE_CODES
 from symbl._transport.http import HttpClient
 from symbl._transport.websocket import Frame, Lifecycle, State, WebSocketConnection
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 #: The connection's own events besides ``error``: a drop being recovered, and its recovery.
-RECONNECT_EVENTS = ("reconnecting", "reconnected")
+RECONNECT_EVENTS = (Event.RECONNECTING.value, Event.RECONNECTED.value)
 # Reconnection backoff: the first wait, its growth cap, and the jitter's lower bound.
 _FIRST_DELAY = 0.1
 # How often wait_while looks again: state changes come from other threads, with no event.

@@ -1,8 +1,9 @@
 """Routing live events to the callbacks a user subscribed, on the connection's reader thread.
 
 Rules (DESIGN.md §6):
-- ``subscribe({event: callback})`` checks event names against the documented list for the
-  connection type and that each callback is callable; anything else is refused at once.
+- ``subscribe({event: callback})`` checks event names (strings or :class:`~symbl.Event`
+  members) against the documented list for the connection type and that each callback is
+  callable; anything else is refused at once, naming the valid events.
 - Each callback gets the parsed event (a dict, with attribute access too). Callbacks run one
   after another on the reader thread. One that raises is logged and reported to the ``error``
   subscribers (with the exception); it never stops the reader.
@@ -31,6 +32,7 @@ from symbl._models.objects import SymblObject
 from symbl._protocol import frames
 from symbl._protocol.checks import shown
 from symbl._protocol.errors import ProtocolError
+from symbl._protocol.events import STREAMING_EVENTS, Event
 from symbl.errors import InvalidArgumentError, StreamingError, SymblError
 
 logger = logging.getLogger("symbl")
@@ -38,7 +40,10 @@ logger = logging.getLogger("symbl")
 #: Events kept for the first subscription; beyond it the oldest are dropped, and reported.
 BACKLOG_LIMIT = 10_000
 #: The SDK's own event: a callback raised, or the connection failed.
-ERROR_EVENT = "error"
+ERROR_EVENT = Event.ERROR.value
+#: What a streaming connection and a listener of a stream deliver, besides the reconnection
+#: events and ``error``: the service's frames, and a conversation change after reconnecting.
+STREAM_EVENTS = (*STREAMING_EVENTS, Event.CONVERSATION_CHANGED.value)
 
 Callback = Callable[[Any], object]
 
@@ -54,6 +59,12 @@ def parse_event(frame: str | bytes) -> SymblObject | None:
     except ProtocolError as exc:
         raise SymblError(f"protocol error: {exc}") from exc
     return cast("SymblObject | None", event)
+
+
+def service_error(message: Mapping[str, Any]) -> StreamingError:
+    """The error a lifecycle ``error`` message of the service reports (PROTOCOL.md §6.3)."""
+    text = f"{message.get('message') or ''} {message.get('details') or ''}".strip()
+    return StreamingError(f"the service reported an error: {text}".rstrip())
 
 
 class EventDispatcher:
@@ -83,15 +94,31 @@ class EventDispatcher:
         Raises:
             InvalidArgumentError: not a dict, an unknown event name, or a non-callable.
         """
+        events = self._checked(events)
+        with self._lock:
+            for name, callback in events.items():
+                self._callbacks.setdefault(name, []).append(callback)
+            first = not self._subscribed
+            self._subscribed = True
+            # A later subscription before the replay ran must not cancel it.
+            self._replay_due = self._replay_due or (first and bool(self._backlog))
+            return self._replay_due
+
+    def _checked(self, events: Mapping[str, Callback]) -> dict[str, Callback]:
+        """``subscribe``'s argument, checked, keyed by the plain names (a :class:`~symbl.Event`
+        member is equal to its name, but is not the same dict key)."""
         if not isinstance(events, Mapping) or not events:
             raise InvalidArgumentError(
                 "subscribe takes a dict of {event name: callback}, e.g. "
                 "{'message_response': lambda response: print(response)}"
             )
-        for name, callback in events.items():
-            if name not in self.events:
+        checked: dict[str, Callback] = {}
+        for key, callback in events.items():
+            name = self._listed(key)
+            if name is None:
+                given = key.value if isinstance(key, Event) else key
                 raise InvalidArgumentError(
-                    f"{self._kind}s do not emit {shown(name)}; subscribe to one of: "
+                    f"{self._kind}s do not emit {shown(given)}; subscribe to one of: "
                     + ", ".join(self.events)
                 )
             if not callable(callback):
@@ -105,20 +132,18 @@ class EventDispatcher:
                     "connection's thread cannot await; use a plain function, or "
                     "symbl.AsyncClient, whose connections await coroutine callbacks"
                 )
-        with self._lock:
-            for name, callback in events.items():
-                self._callbacks.setdefault(name, []).append(callback)
-            first = not self._subscribed
-            self._subscribed = True
-            # A later subscription before the replay ran must not cancel it.
-            self._replay_due = self._replay_due or (first and bool(self._backlog))
-            return self._replay_due
+            checked[name] = callback
+        return checked
+
+    def _listed(self, name: object) -> str | None:
+        """The event name in the list that ``name`` (a string or an Event) is equal to."""
+        return next((listed for listed in self.events if listed == name), None)
 
     def unsubscribe(self, events: Mapping[str, Callback]) -> None:
         """Remove callbacks added by :meth:`subscribe` (those not subscribed are ignored)."""
         with self._lock:
             for name, callback in events.items():
-                callbacks = self._callbacks.get(name, [])
+                callbacks = self._callbacks.get(self._listed(name) or "", [])
                 if callback in callbacks:
                     callbacks.remove(callback)
 

@@ -6,7 +6,9 @@ it also answers attribute access in camelCase and snake_case (``msg.startTime``,
 ``msg.start_time``). ``to_dict()`` returns plain dicts and lists.
 
 Every JSON array becomes a :class:`SymblList`, a ``list`` with a short repr. In Jupyter, lists
-of records and responses made of them (``conversation.get_messages()``) show as HTML tables.
+of records and responses made of them (``conversation.get_messages()``) show as HTML tables;
+messages add a timeline of who spoke when and analytics a bar chart of talk time per speaker
+(:mod:`symbl._models.charts`).
 
 Example:
     >>> resp = SymblObject.from_json('{"messages": [{"startTime": "2021-01-01T00:00:00Z"}]}')
@@ -23,6 +25,7 @@ from typing import Any, SupportsIndex, overload
 
 from symbl._protocol.names import camel_case, snake_case
 
+from .charts import object_chart, records_chart
 from .tables import is_records, object_html, records_table
 
 _MAX_REPR_STRING = 60
@@ -94,8 +97,10 @@ class SymblObject(dict):  # type: ignore[type-arg]
         return pprint.pformat(self.to_dict(), sort_dicts=False)
 
     def _repr_html_(self) -> str | None:
-        """Jupyter: a response made of lists of records shows them as tables."""
-        return object_html(self)
+        """Jupyter: a response made of lists of records shows them as tables, after a chart
+        for analytics (talk time) and messages (who spoke when)."""
+        tables = object_html(self)
+        return None if tables is None else _with_chart(object_chart(self), tables)
 
 
 class SymblList(list):  # type: ignore[type-arg]
@@ -134,8 +139,15 @@ class SymblList(list):  # type: ignore[type-arg]
         return pprint.pformat(self.to_list(), sort_dicts=False)
 
     def _repr_html_(self) -> str | None:
-        """Jupyter: a list of records shows as a table, one row per record."""
-        return records_table(self) if self and is_records(self) else None
+        """Jupyter: a list of records shows as a table, one row per record, after a chart for
+        messages (who spoke when) and analytics members (talk time)."""
+        if not self or not is_records(self):
+            return None
+        return _with_chart(records_chart(self), records_table(self))
+
+
+def _with_chart(chart: str | None, tables: str) -> str:
+    return tables if chart is None else f"<div>{chart}{tables}</div>"
 
 
 def _symbl_list(items: list[Any]) -> SymblList:

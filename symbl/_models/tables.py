@@ -103,20 +103,36 @@ def columns_for(records: Sequence[Mapping[str, Any]]) -> list[Column]:
     return [(name, _field(name)) for name in names[:MAX_GENERIC_COLUMNS]]
 
 
-def _kind_columns(record: Mapping[str, Any]) -> list[Column] | None:
-    """The columns of a record of a kind we know (a message, an insight, ...), else None."""
+def record_kind(record: Mapping[str, Any]) -> str | None:
+    """What a record is, by its shape: ``insight``, ``topic``, ``message``, ``tracker``,
+    ``member``, or None for a kind we know nothing about."""
     kind = record.get("type")
     if kind in _INSIGHT_TYPES:
-        return INSIGHT_COLUMNS
+        return "insight"
     if kind == "topic":
-        return TOPIC_COLUMNS
+        return "topic"
     if "from" in record and ("text" in record or "payload" in record):
-        return MESSAGE_COLUMNS
+        return "message"
     if "name" in record and isinstance(record.get("matches"), list):
-        return TRACKER_COLUMNS
+        return "tracker"
     if "name" in record and "email" in record:
-        return MEMBER_COLUMNS
+        return "member"
     return None
+
+
+_KIND_COLUMNS = {
+    "insight": INSIGHT_COLUMNS,
+    "topic": TOPIC_COLUMNS,
+    "message": MESSAGE_COLUMNS,
+    "tracker": TRACKER_COLUMNS,
+    "member": MEMBER_COLUMNS,
+}
+
+
+def _kind_columns(record: Mapping[str, Any]) -> list[Column] | None:
+    """The columns of a record of a kind we know (a message, an insight, ...), else None."""
+    kind = record_kind(record)
+    return None if kind is None else _KIND_COLUMNS[kind]
 
 
 def _field(name: str) -> Callable[[Mapping[str, Any]], Any]:

@@ -7,14 +7,14 @@ same functions (query strings arrive as text, hence the flags' ``"true"``/``"fal
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from .checks import check_json, field, key_names, no_unknown, require_object, shown
 from .errors import ProtocolError
 from .names import camel_case
-from .options import boolean, query_value
+from .options import boolean, check_url, is_boolean, passed_through, query_value
 from .request import Request, segment
 
 CONVERSATIONS_PATH = "/v1/conversations"
@@ -38,13 +38,13 @@ READINGS = {
     "call_score": "/callscore",
     "call_score_status": "/callscore/status",
 }
-#: The boolean query flags each reading takes.
+TOPIC_VOCABULARY = "customTopicVocabulary"
+#: The boolean query flags documented for each reading (others go out as given).
 FLAGS = {
     "messages": ("verbose", "sentiment"),
-    "topics": ("sentiment", "parentRefs", "refresh"),
+    "topics": ("sentiment", "parentRefs", "refresh", TOPIC_VOCABULARY),
     "summary": ("refresh",),
 }
-TOPIC_VOCABULARY = "customTopicVocabulary"
 MEMBER_FIELDS = frozenset({"id", "name", "email"})
 SPEAKER_EVENT_TYPES = ("started_speaking", "stopped_speaking")
 OFFSET_FIELDS = frozenset({"seconds", "nanos"})
@@ -72,21 +72,33 @@ def reading(
     flags: Mapping[str, Any] | None = None,
     where: str = "the query",
 ) -> Request:
-    """``GET`` one of the :data:`READINGS`, with its boolean flags (and, for topics, a
-    ``customTopicVocabulary`` list); flag names in camelCase or snake_case.
+    """``GET`` one of the :data:`READINGS` with its query flags.
+
+    The documented :data:`FLAGS` (named in camelCase or snake_case) are booleans, sent as
+    ``true``/``false``. Other values of ``customTopicVocabulary`` and flags the reading does
+    not document go out as given (lists and objects as JSON text), noted at DEBUG: the service
+    adds options over time.
 
     Raises:
-        ProtocolError: a flag this reading does not take, or a value that is not boolean.
+        ProtocolError: a name that is not a string, a flag given twice, a documented flag
+            whose value is not boolean, or a value JSON cannot carry.
     """
-    query = {}
+    documented = FLAGS.get(name, ())
+    query: dict[str, str] = {}
     for given, value in (flags or {}).items():
-        if not isinstance(given, str):
-            raise ProtocolError(f"{where} has a key that is not a string: {shown(given)}", where)
-        flag = camel_case(given)
-        if name == "topics" and flag == TOPIC_VOCABULARY:
-            query[flag] = query_value(check_topic_vocabulary(value))
+        if not isinstance(given, str) or not given.strip():
+            raise ProtocolError(
+                f"{where} has a flag name that is not a name: {shown(given)}", where
+            )
+        flag = camel_case(given) if camel_case(given) in documented else given
+        if flag in query:
+            raise ProtocolError(f"{where} gives {flag!r} twice (camelCase and snake_case)", flag)
+        if flag in documented and (flag != TOPIC_VOCABULARY or is_boolean(value)):
+            query[flag] = query_value(boolean(flag, value))
         else:
-            query[flag] = query_value(check_flag(name, flag, value, where, spelt=str(given)))
+            check_json(value, flag)
+            query[flag] = query_value(value)
+            passed_through(given, where)
     return Request("GET", conversation_path(conversation_id, READINGS[name]), query=query)
 
 
@@ -142,46 +154,6 @@ def formatted_transcript(conversation_id: str, body: Any, where: str = "the requ
 
 
 # --- checks -------------------------------------------------------------------------------------
-
-
-def check_flag(
-    reading_name: str, flag: str, value: Any, where: str = "the query", spelt: str = ""
-) -> bool:
-    """One boolean query flag of a reading, as a bool (``spelt``: the name as the caller wrote
-    it, for the message).
-
-    Raises:
-        ProtocolError: the reading does not take ``flag``, or ``value`` is not boolean.
-    """
-    allowed = FLAGS.get(reading_name, ())
-    if flag not in allowed:
-        raise ProtocolError(
-            f"{where} has an unknown option {spelt or flag!r}; it takes "
-            + (", ".join(allowed) or "none"),
-            flag,
-        )
-    return boolean(flag, value)
-
-
-def check_topic_vocabulary(value: Any, *, lenient: bool = False) -> list[str]:
-    """``customTopicVocabulary``: a list of words; leniently (a query string as received) also
-    JSON or comma-separated text.
-
-    Raises:
-        ProtocolError: not a list of non-empty strings.
-    """
-    if lenient and isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = value.split(",")
-    if (
-        not isinstance(value, Sequence)
-        or isinstance(value, str)
-        or not all(isinstance(word, str) and word for word in value)
-    ):
-        raise ProtocolError(f"{TOPIC_VOCABULARY} must be a list of strings", TOPIC_VOCABULARY)
-    return list(value)
 
 
 def check_member_update(
@@ -266,4 +238,140 @@ def check_transcript_request(body: Any, where: str = "the request") -> dict[str,
         phrases = require_object(request["phrases"], "phrases", "{'highlightAllKeyPhrases': 1}")
         no_unknown(phrases, PHRASE_FIELDS, "phrases")
         request["phrases"] = {name: boolean(name, value) for name, value in phrases.items()}
+    return request
+
+
+# --- updating a conversation (§11.2) ------------------------------------------------------------
+
+#: The fields a conversation update may carry.
+UPDATE_FIELDS = frozenset({"metadata", "name"})
+MAX_METADATA_VALUE_LENGTH = 128
+
+
+def conversation_update(conversation_id: str, metadata: Any = None, name: Any = None) -> Request:
+    """``PUT /{id}`` with exactly the fields given (``metadata`` replaces what is stored).
+
+    Raises:
+        ProtocolError: neither field given, or one as :func:`check_conversation_update` refuses.
+    """
+    body = {
+        key: value for key, value in (("metadata", metadata), ("name", name)) if value is not None
+    }
+    checked = check_conversation_update(body)
+    return Request("PUT", conversation_path(conversation_id), json=checked)
+
+
+def check_conversation_update(body: Any, where: str = "the update") -> dict[str, Any]:
+    """A conversation update: ``metadata`` (string values of at most 128 characters) and/or
+    ``name``; ``id`` and ``type`` cannot be changed.
+
+    Raises:
+        ProtocolError: naming the field at fault.
+    """
+    update = require_object(body, where, "{'metadata': {'agentId': 'johndoe'}}")
+    unknown = key_names(key for key in update if key not in UPDATE_FIELDS)
+    if unknown:
+        raise ProtocolError(
+            f"{where} can change only metadata and name, not {', '.join(unknown)}", unknown[0]
+        )
+    if not update:
+        raise ProtocolError(f"{where} needs metadata or a name (or both)", "metadata")
+    if "name" in update and (not isinstance(update["name"], str) or not update["name"].strip()):
+        raise ProtocolError(f"name must be a non-empty string, not {shown(update['name'])}", "name")
+    if "metadata" in update:
+        metadata = require_object(update["metadata"], "metadata", "{'agentId': 'johndoe'}")
+        for key, value in metadata.items():
+            at = field("metadata", key if isinstance(key, str) else shown(key))
+            if not isinstance(key, str):
+                raise ProtocolError(f"metadata has a key that is not a string: {shown(key)}", at)
+            if not isinstance(value, str) or len(value) > MAX_METADATA_VALUE_LENGTH:
+                raise ProtocolError(
+                    f"{at} must be a string of at most {MAX_METADATA_VALUE_LENGTH} characters, "
+                    f"not {shown(value)}",
+                    at,
+                )
+    return {key: dict(value) if key == "metadata" else value for key, value in update.items()}
+
+
+# --- the Summary UI (§4.14, §11.3) --------------------------------------------------------------
+
+#: Each Summary UI, and the media URL it requires (if any).
+SUMMARY_UIS = {
+    "verbose-text-summary": None,
+    "video-summary": "videoUrl",
+    "audio-summary": "audioUrl",
+}
+SUMMARY_UI_COLORS = frozenset({"background", "topicsFilter", "insightsFilter"})
+_HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+
+def summary_ui(conversation_id: str, body: Any, where: str = "the request") -> Request:
+    """``POST /{id}/experiences``: a Summary UI link (options the SDK does not know go as
+    given).
+
+    Raises:
+        ProtocolError: as :func:`check_summary_ui`.
+    """
+    checked = check_summary_ui(body, where)
+    return Request("POST", conversation_path(conversation_id, "/experiences"), json=checked)
+
+
+def check_summary_ui(body: Any, where: str = "the request") -> dict[str, Any]:
+    """A Summary UI request: ``name`` one of :data:`SUMMARY_UIS` with the media URL it needs;
+    ``logo``, ``favicon`` (URLs), ``color`` (hex per part), ``font`` (``{'family': ...}``),
+    ``summaryURLExpiresIn`` (seconds from 0; 0 = never), ``readOnly`` and
+    ``enableCustomDomain`` (booleans; the latter not for ``audio-summary``). Other members, of
+    the request and of ``color`` and ``font``, are kept as they are (noted at DEBUG).
+
+    Raises:
+        ProtocolError: naming the field at fault.
+    """
+    request = dict(require_object(body, where, "{'name': 'verbose-text-summary'}"))
+    name = request.get("name")
+    if not isinstance(name, str) or name not in SUMMARY_UIS:
+        raise ProtocolError(
+            f"name must be one of {', '.join(SUMMARY_UIS)}, not {shown(name)}", "name"
+        )
+    needed = SUMMARY_UIS[name]
+    if needed is not None and needed not in request:
+        raise ProtocolError(f"{name} needs {needed}: the conversation's media URL", needed)
+    for url in ("videoUrl", "audioUrl", "logo", "favicon"):
+        if url in request:
+            check_url(url, request[url])
+    if "color" in request:
+        colors = require_object(request["color"], "color", "{'background': '#0A2136'}")
+        for part, value in colors.items():
+            if part not in SUMMARY_UI_COLORS:
+                passed_through(f"color.{part}", where)
+            elif not isinstance(value, str) or not _HEX_COLOR.fullmatch(value):
+                raise ProtocolError(
+                    f"color.{part} must be a hex color like '#0A2136', not {shown(value)}",
+                    f"color.{part}",
+                )
+    if "font" in request:
+        font = require_object(request["font"], "font", "{'family': 'roboto'}")
+        for part in font:
+            if part != "family":
+                passed_through(f"font.{part}", where)
+        if not isinstance(font.get("family"), str) or not font["family"].strip():
+            raise ProtocolError("font.family must name a Google font, like 'roboto'", "font.family")
+    expires = request.get("summaryURLExpiresIn", 0)
+    if isinstance(expires, bool) or not isinstance(expires, int) or expires < 0:
+        raise ProtocolError(
+            f"summaryURLExpiresIn must be whole seconds from 0 (0 = never), not {shown(expires)}",
+            "summaryURLExpiresIn",
+        )
+    for flag in ("readOnly", "enableCustomDomain"):
+        if flag in request:
+            request[flag] = boolean(flag, request[flag])
+    if name == "audio-summary" and "enableCustomDomain" in request:
+        raise ProtocolError(
+            "enableCustomDomain is not available for audio-summary", "enableCustomDomain"
+        )
+    if "disableSummaryURLAuthentication" in request:
+        raise ProtocolError(
+            "disableSummaryURLAuthentication is not supported by the service",
+            "disableSummaryURLAuthentication",
+        )
+    check_json(request, "")
     return request

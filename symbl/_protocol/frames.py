@@ -1,10 +1,11 @@
-"""Websocket frames both live APIs share: reading events and client messages, keep-alive text
-frames, and close codes (PROTOCOL.md §5.4, §6.2, §6.3)."""
+"""Websocket frames both live APIs share: reading events, their lifecycle messages and client
+messages, keep-alive text frames, and close codes (PROTOCOL.md §5.4, §6.2, §6.3)."""
 
 from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from .checks import shown
@@ -103,6 +104,25 @@ def parse_event(
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise ProtocolError(f"a frame that is not a JSON event: {text[:200]!r}", "type")
     return event
+
+
+def lifecycle(event: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
+    """The kind and the body of a lifecycle message, ``{"type": "message", "message":
+    {"type": <kind>, ...}}`` (§6.3): ``(None, {})`` for any other event."""
+    message = event.get("message") if event.get("type") == "message" else None
+    if not isinstance(message, Mapping):
+        return None, {}
+    kind = message.get("type")
+    return (kind if isinstance(kind, str) else None), message
+
+
+def conversation_id_of(message: Mapping[str, Any]) -> str | None:
+    """The conversation id a lifecycle message carries: in ``data.conversationId`` (§6.3),
+    or, in the Web SDK's form, right in the message."""
+    data = message.get("data")
+    found = data.get("conversationId") if isinstance(data, Mapping) else None
+    found = found or message.get("conversationId")
+    return str(found) if found else None
 
 
 def parse_client_message(text: str, *, lenient: bool = False) -> dict[str, Any]:

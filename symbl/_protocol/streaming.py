@@ -3,7 +3,11 @@
 The SDK builds ``start_request``, ``modify_request`` and ``stop_request`` here and checks them
 with ``lenient=False``; the emulator checks what it receives with ``lenient=True``, which also
 admits what the old official client sends (``"speaker": null``, ``"trackers": null``, any
-``config`` keys, any ``languageCode`` string, encodings in any case).
+``languageCode`` string, encodings in any case).
+
+Fields of the ``start_request`` and of its ``config`` that §6.2 and §11.8 do not document are
+sent as the caller put them, on both sides (the service adds options over time); the
+documented ones are checked.
 """
 
 from __future__ import annotations
@@ -12,19 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import bookmarks
 from .checks import check_json, field, is_number, no_unknown, require_object, shown
 from .errors import ProtocolError
-from .options import is_language
+from .events import STREAMING_EVENTS as STREAMING_EVENTS  # what a stream receives (§6.3)
+from .options import check_timezone_offset, is_language, passed_through
 from .request import segment
 
-#: What a streaming socket emits besides its lifecycle messages (§6.3).
-STREAMING_EVENTS = (
-    "message_response",
-    "insight_response",
-    "tracker_response",
-    "topic_response",
-    "message",
-)
 INSIGHT_TYPES = ("question", "action_item", "follow_up", "topic")
 ENCODINGS = ("LINEAR16", "FLAC", "MULAW", "Opus")
 DEFAULT_SAMPLE_RATE = 16000
@@ -61,11 +59,16 @@ CONFIG_FIELDS = frozenset(
         "detectEntities",
         "trackers",
         "speechRecognition",
+        "redaction",
     }
 )
+#: The documented members of ``config.redaction`` and ``config.trackers`` (§11.8), by type.
+REDACTION_FIELDS = {"identifyContent": bool, "redactContent": bool, "redactionString": str}
+CONFIG_TRACKER_FIELDS = {"enableAllTrackers": bool, "interimResults": bool}
 SPEECH_RECOGNITION_FIELDS = frozenset({"encoding", "sampleRateHertz"})
 MODIFY_FIELDS = frozenset({"type", "speechRecognition"})
-SPEAKER_FIELDS = frozenset({"userId", "name"})
+#: The documented members of ``speaker``, by type.
+SPEAKER_FIELDS = {"userId": str, "name": str}
 
 
 #: Where a client streams audio (§6.1); the legacy path serves the same, and listeners of a
@@ -78,6 +81,11 @@ SUBSCRIBE_API_PATH = "/v1/subscribe/{connection_id}"
 def streaming_path(connection_id: str) -> str:
     """The path a client streams audio to (with the SDK's ``source`` tag)."""
     return STREAMING_PATH.format(connection_id=segment(connection_id)) + "?source=python_sdk"
+
+
+def subscribe_api_path(connection_id: str) -> str:
+    """The path a read-only listener of a stream connects to (with the SDK's ``source`` tag)."""
+    return SUBSCRIBE_API_PATH.format(connection_id=segment(connection_id)) + "?source=python_sdk"
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ def start_request(
     """The checked ``start_request``: ``config`` gets the documented defaults (confidence 0.5,
     en-US, LINEAR16 at 16 kHz); ``speaker``, ``trackers`` and the ``session`` fields
     (``noConnectionTimeout``, ``disconnectOnStopRequest``, ``disconnectOnStopRequestTimeout``,
-    ``customVocabulary``) are sent only when given (not None).
+    ``customVocabulary``, ``enableAllTrackers``, or any other) are sent only when given (not
+    None). A field §6.2 and §11.8 do not document is sent as given, noted at DEBUG.
 
     Raises:
         ProtocolError: a field breaks §6.2.
@@ -140,6 +149,8 @@ def start_request(
     body.update({name: value for name, value in session.items() if value is not None})
     check_start_request(body)
     body["insightTypes"] = list(body["insightTypes"])
+    for name in undocumented_fields(body):
+        passed_through(name, "the start_request")
     return body
 
 
@@ -169,7 +180,6 @@ def check_start_request(body: Any, *, lenient: bool = False) -> StartRequest:
         ProtocolError: naming the field at fault.
     """
     body = require_object(body, "the start_request", '{"type": "start_request", ...}')
-    no_unknown(body, START_FIELDS, "")
     check_json(body, "")
     types = _nullable(body, "insightTypes", [], lenient)
     if not isinstance(types, (list, tuple)) or any(kind not in INSIGHT_TYPES for kind in types):
@@ -180,25 +190,22 @@ def check_start_request(body: Any, *, lenient: bool = False) -> StartRequest:
     config = require_object(
         _nullable(body, "config", {}, lenient), "config", "{'languageCode': 'en-US', ...}"
     )
-    if not lenient:
-        no_unknown(config, CONFIG_FIELDS, "config")
     threshold = _check_config(config, lenient)
     encoding, rate = check_speech_recognition(
         config.get("speechRecognition") or {}, "config.speechRecognition", lenient=lenient
     )
     speaker = _nullable(body, "speaker", None, lenient)
     if speaker is not None:
-        _check_speaker(speaker, lenient)
+        _check_members(speaker, "speaker", SPEAKER_FIELDS)
     trackers = _nullable(body, "trackers", [], lenient)
     _check_trackers(trackers)
     vocabulary = body.get("customVocabulary") or []
     if not isinstance(vocabulary, list) or not all(isinstance(v, str) for v in vocabulary):
         raise ProtocolError("customVocabulary must be a list of strings", "customVocabulary")
     disconnect = body.get("disconnectOnStopRequest", True)
-    if not isinstance(disconnect, bool):
-        raise ProtocolError(
-            "disconnectOnStopRequest must be true or false", "disconnectOnStopRequest"
-        )
+    for key in ("disconnectOnStopRequest", "enableAllTrackers"):
+        if not isinstance(body.get(key, True), bool):
+            raise ProtocolError(f"{key} must be true or false", key)
     timeouts = {}
     for key, default in (
         ("disconnectOnStopRequestTimeout", MAX_SESSION_TIMEOUT),
@@ -225,16 +232,33 @@ def check_start_request(body: Any, *, lenient: bool = False) -> StartRequest:
     )
 
 
+def undocumented_fields(body: Mapping[str, Any]) -> list[str]:
+    """The paths of a ``start_request``'s fields that §6.2 and §11.8 do not document: at the
+    top, in ``config``, in ``config.redaction``, ``config.trackers`` and
+    ``config.speechRecognition``, and in ``speaker``."""
+    config = body.get("config") or {}
+    found = [name for name in body if name not in START_FIELDS]
+    found += [field("config", name) for name in config if name not in CONFIG_FIELDS]
+    for path, member, known in (
+        ("config.redaction", config.get("redaction"), REDACTION_FIELDS),
+        ("config.trackers", config.get("trackers"), CONFIG_TRACKER_FIELDS),
+        ("config.speechRecognition", config.get("speechRecognition"), SPEECH_RECOGNITION_FIELDS),
+        ("speaker", body.get("speaker"), SPEAKER_FIELDS),
+    ):
+        if isinstance(member, Mapping):
+            found += [field(path, name) for name in member if name not in known]
+    return found
+
+
 def check_speech_recognition(value: Any, path: str, *, lenient: bool = False) -> tuple[str, int]:
     """``(encoding, sampleRateHertz)`` of a ``speechRecognition`` object, with the defaults
-    LINEAR16 and 16000 Hz; leniently, encoding names in any case.
+    LINEAR16 and 16000 Hz; leniently, encoding names in any case. Other members are not
+    checked (the service adds them over time, e.g. ``audioChannelCount``).
 
     Raises:
         ProtocolError: not an object, an unknown encoding, or a rate outside 8000-48000 Hz.
     """
     value = require_object(value, path, "{'encoding': 'LINEAR16', 'sampleRateHertz': 16000}")
-    if not lenient:
-        no_unknown(value, SPEECH_RECOGNITION_FIELDS, path)
     encoding = value.get("encoding", "LINEAR16")
     known = {name.lower() if lenient else name: name for name in ENCODINGS}
     key = encoding.lower() if lenient and isinstance(encoding, str) else encoding
@@ -301,29 +325,36 @@ def _check_config(config: Mapping[str, Any], lenient: bool) -> float:
             f"config.confidenceThreshold must be a number from 0.0 to 1.0, not {shown(threshold)}",
             "config.confidenceThreshold",
         )
-    for key, kind in (("languageCode", str), ("meetingTitle", str), ("sentiment", bool)):
+    for key, kind in (
+        ("languageCode", str),
+        ("meetingTitle", str),
+        ("sentiment", bool),
+        ("detectEntities", bool),
+    ):
         if key in config and not isinstance(config[key], kind):
             raise ProtocolError(f"config.{key} must be a {kind.__name__}", f"config.{key}")
+    for key, members in (("redaction", REDACTION_FIELDS), ("trackers", CONFIG_TRACKER_FIELDS)):
+        if key in config:
+            _check_members(config[key], f"config.{key}", members)
     language = config.get("languageCode", DEFAULT_LANGUAGE)
     if not lenient and not is_language(language):
         raise ProtocolError(
             f"config.languageCode {shown(language)} is not a supported language",
             "config.languageCode",
         )
-    if "timezoneOffset" in config and not is_number(config["timezoneOffset"]):
-        raise ProtocolError(
-            "config.timezoneOffset must be a number of minutes", "config.timezoneOffset"
-        )
+    if "timezoneOffset" in config:
+        check_timezone_offset("config.timezoneOffset", config["timezoneOffset"])
     return float(threshold)
 
 
-def _check_speaker(speaker: Any, lenient: bool) -> None:
-    speaker = require_object(speaker, "speaker", "{'userId': ..., 'name': ...}")
-    if not lenient:
-        no_unknown(speaker, SPEAKER_FIELDS, "speaker")
-    for key, value in speaker.items():
-        if not isinstance(value, str):
-            raise ProtocolError(f"speaker.{key} must be a string", f"speaker.{key}")
+def _check_members(value: Any, path: str, members: Mapping[str, type]) -> None:
+    """An object whose documented members have their types (others pass, undocumented)."""
+    example = "{" + ", ".join(f"'{name}': {kind.__name__}" for name, kind in members.items()) + "}"
+    value = require_object(value, path, example)
+    for name, kind in members.items():
+        if name in value and not isinstance(value[name], kind):
+            at = field(path, name)
+            raise ProtocolError(f"{at} must be a {kind.__name__}, not {shown(value[name])}", at)
 
 
 def _check_trackers(trackers: Any) -> None:
@@ -346,3 +377,76 @@ def _check_trackers(trackers: Any) -> None:
                 f"{where} must be {{'name': str, 'vocabulary': [str, ...]}}, not {shown(tracker)}",
                 where,
             )
+
+
+# --- bookmarks on a stream (§11.4) --------------------------------------------------------------
+
+BOOKMARK_REQUEST = "bookmark_request"
+BOOKMARK_RESPONSE = "bookmark_response"
+BOOKMARK_OPERATIONS = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
+class BookmarkRequest:
+    """A checked ``bookmark_request``: what to do, to which bookmark (None to create one), and
+    the bookmark's fields (none to delete)."""
+
+    operation: str
+    bookmark_id: str | None
+    bookmark: dict[str, Any]
+
+
+def bookmark_request(
+    operation: str, bookmark_id: str | None = None, bookmark: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The checked ``bookmark_request`` frame: ``create`` with a bookmark, ``update`` with the
+    bookmark's id and the whole new bookmark, ``delete`` with the id alone.
+
+    Raises:
+        ProtocolError: an unknown operation, a missing id, or a bookmark that breaks §11.4.
+    """
+    given = {**(bookmark or {}), "operation": operation}
+    if bookmark_id is not None:
+        given["id"] = bookmark_id
+    checked = check_bookmark_request(given)
+    frame: dict[str, Any] = dict(checked.bookmark)
+    if checked.bookmark_id is not None:
+        frame["id"] = checked.bookmark_id
+    frame.update(type=BOOKMARK_REQUEST, operation=checked.operation)
+    return frame
+
+
+def check_bookmark_request(message: Any) -> BookmarkRequest:
+    """Check a ``bookmark_request`` frame (§11.4).
+
+    Raises:
+        ProtocolError: an unknown operation, an id missing (update, delete) or given (create),
+            a delete that carries a bookmark, or a bookmark that breaks §11.4.
+    """
+    message = require_object(message, "the bookmark_request", '{"type": "bookmark_request", ...}')
+    operation = message.get("operation")
+    if operation not in BOOKMARK_OPERATIONS:
+        raise ProtocolError(
+            f"operation must be one of {', '.join(BOOKMARK_OPERATIONS)}, not {shown(operation)}",
+            "operation",
+        )
+    fields = {
+        key: value for key, value in message.items() if key not in ("type", "operation", "id")
+    }
+    if operation == "create":
+        if "id" in message:
+            raise ProtocolError("a bookmark to create has no id yet; leave 'id' out", "id")
+        return BookmarkRequest(operation, None, bookmarks.check_bookmark(fields, "the bookmark"))
+    bookmark_id = message.get("id")
+    if not isinstance(bookmark_id, str) or not bookmark_id:
+        raise ProtocolError(
+            f"{operation} needs the bookmark's 'id', not {shown(bookmark_id)}", "id"
+        )
+    if operation == "delete":
+        if fields:
+            raise ProtocolError(
+                f"delete takes the bookmark's id alone; leave out {sorted(map(str, fields))}",
+                str(next(iter(fields))),
+            )
+        return BookmarkRequest(operation, bookmark_id, {})
+    return BookmarkRequest(operation, bookmark_id, bookmarks.check_bookmark(fields, "the bookmark"))

@@ -23,6 +23,7 @@ from .checks import (
     shown,
 )
 from .errors import ProtocolError
+from .events import TELEPHONY_EVENTS as TELEPHONY_EVENTS  # what a call's socket emits
 from .options import LANGUAGE_CODES, is_language, parse_timestamp
 from .request import Request, check_id, segment
 
@@ -31,15 +32,6 @@ CONNECT_PATH = "/v1/endpoint:connect"
 SUBSCRIBE_PATH = "/session/subscribe/{connection_id}"
 EVENT_PATH = "/v1/event/{connection_id}"
 EVENT_SOCKET_PATH = "/events/{connection_id}"
-#: What the live results socket of a call emits (PROTOCOL.md §5.4).
-TELEPHONY_EVENTS = (
-    "transcript_response",
-    "message_response",
-    "insight_response",
-    "topic_response",
-    "tracker_response",
-    "message",
-)
 SPEAKER_EVENT_TYPES = ("started_speaking", "stopped_speaking", "joined", "left")
 ACTION_NAMES = ("sendSummaryEmail",)
 # ASCII digits only: other scripts' digits are not dialled.

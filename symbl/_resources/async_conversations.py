@@ -15,24 +15,43 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable, cast
+import asyncio
+from typing import Any, Callable, cast, overload
 
+from symbl._models.exports import check_format
 from symbl._transport.async_http import AsyncHttpClient
 from symbl.errors import InvalidArgumentError
 
+from .answers import async_listing
 from .async_polling import AsyncJob
 from .base import wait_seconds
-from .conversations import API_METHODS, Conversation, Conversations
+from .conversations import (
+    API_METHODS,
+    Conversation,
+    Conversations,
+    ExportPath,
+    delivered_export,
+    export_target,
+)
 from .coroutines import with_coroutines
 
+#: The methods that send one request and return its (shaped) answer, beyond API_METHODS.
+_ONE_REQUEST = ("update_conversation", "create_summary_ui")
+_AWAITED = (*API_METHODS, *_ONE_REQUEST)
 
-@with_coroutines(Conversations, API_METHODS)
+
+@with_coroutines(Conversations, _AWAITED)
 class AsyncConversations(Conversations):
     """The Conversation API by conversation id, for ``symbl.AsyncClient`` (its
-    ``Conversations`` attribute): every method of ``symbl.Conversations``, awaited."""
+    ``Conversations`` attribute): every method of ``symbl.Conversations``, awaited, and
+    ``list`` as an async iterator (``async for conversation in client.Conversations.list()``).
+    """
+
+    # The same method: its client pages asynchronously (only the type differs).
+    list = async_listing(Conversations.list)  # type: ignore[assignment]
 
 
-@with_coroutines(Conversation, tuple(name for name in API_METHODS if hasattr(Conversation, name)))
+@with_coroutines(Conversation, tuple(name for name in _AWAITED if hasattr(Conversation, name)))
 class AsyncConversation(Conversation):
     """One conversation, and the async job that produced it if there is one, for the asyncio
     client: every method of :class:`~symbl.Conversation` that talks to the network is a
@@ -84,6 +103,25 @@ class AsyncConversation(Conversation):
         if job is not None:
             await job.wait(limit)
         return self
+
+    @overload  # type: ignore[override]
+    async def export(self, format: str, path: None = None) -> str: ...
+
+    @overload
+    async def export(self, format: str, path: ExportPath) -> None: ...
+
+    async def export(self, format: str, path: ExportPath | None = None) -> str | None:
+        """The transcript as a file's text, made here from the messages: as
+        :meth:`symbl.Conversation.export` (``srt``, ``vtt``, ``txt``, ``markdown`` or
+        ``jsonl``), awaited. Formatting and writing ``path`` run in a worker thread, off the
+        event loop.
+
+        Example:
+            >>> await conversation.export("srt", "meeting.srt")
+        """
+        chosen, target = check_format(format), export_target(path)
+        answer = await self.get_messages()
+        return await asyncio.to_thread(delivered_export, answer, chosen, target)
 
     def _async_job(self) -> AsyncJob | None:
         return cast("AsyncJob | None", self._job)

@@ -42,6 +42,7 @@ from symbl._transport.websocket import State
 from symbl.errors import AudioNotDeliveredError, StreamingError
 
 from .async_conversations import AsyncConversation
+from .async_listeners import AsyncStreamListener
 from .coroutines import awaited, name_coroutines
 from .streaming import (
     STOP_TIMEOUT,
@@ -57,6 +58,7 @@ logger = logging.getLogger("symbl")
 __all__ = ["AsyncStreaming", "AsyncStreamingConnection"]
 
 
+@name_coroutines
 class AsyncStreamingConnection(StreamingConnection):
     """A live streaming connection of ``symbl.AsyncClient`` (made by
     ``await client.Streaming.start_connection()``): :class:`~symbl.StreamingConnection` on
@@ -191,6 +193,12 @@ class AsyncStreamingConnection(StreamingConnection):
                 raise _unconfirmed(patience)
             await self._live.send(message)
             self._modified(recognition)
+
+    # The threaded connection's methods: they return what the connection's send does, which
+    # here is a coroutine.
+    create_bookmark = awaited(StreamingConnection.create_bookmark, type(None))  # type: ignore[assignment]
+    update_bookmark = awaited(StreamingConnection.update_bookmark, type(None))  # type: ignore[assignment]
+    delete_bookmark = awaited(StreamingConnection.delete_bookmark, type(None))  # type: ignore[assignment]
 
     async def stop(  # type: ignore[override]
         self, timeout: float | None = STOP_TIMEOUT
@@ -374,10 +382,11 @@ async def _within(event: asyncio.Event, timeout: float) -> bool:
 class AsyncStreaming(Streaming):
     """The Streaming API for ``symbl.AsyncClient`` (``await client.Streaming.start_connection()``).
 
-    ``start_connection`` takes the arguments of ``symbl.Streaming.start_connection``. With
-    asyncio, ``handle_signals`` says whether the cancellation of the connection's reader task
-    by the event loop (as ``asyncio.run`` does on Ctrl+C and when it ends) stops the stream
-    (True), or only closes its socket (False).
+    ``start_connection`` and ``subscribe_to_stream`` take the arguments of
+    ``symbl.Streaming``'s methods. With asyncio, ``handle_signals`` says whether the
+    cancellation of the connection's reader task by the event loop (as ``asyncio.run`` does on
+    Ctrl+C and when it ends) stops the stream (True), or only closes its socket (False; a
+    listener's socket is only closed either way).
     """
 
     start_connection = awaited(Streaming.start_connection, AsyncStreamingConnection)  # type: ignore[assignment]
@@ -388,3 +397,12 @@ class AsyncStreaming(Streaming):
         connection = AsyncStreamingConnection(client, request, **options)
         await connection._start()
         return connection
+
+    subscribe_to_stream = awaited(Streaming.subscribe_to_stream, AsyncStreamListener)  # type: ignore[assignment]
+
+    async def _listen(  # type: ignore[override]
+        self, client: AsyncHttpClient, connection_id: str, **options: bool
+    ) -> AsyncStreamListener:
+        listener = AsyncStreamListener(client, connection_id, **options)  # type: ignore[arg-type]
+        await listener._open()
+        return listener

@@ -89,7 +89,8 @@ class AsyncConnection(Connection):
     async def stop(self, **params: Any) -> AsyncConnection:  # type: ignore[override]
         """End the call on the service (``operation: stop``) and close the live socket.
 
-        Safe to call more than once, from several tasks and from a callback. If the stop
+        Safe to call more than once, from several tasks and from a callback. After
+        ``client.Telephony.stop`` of the same call, it only closes the live socket. If the stop
         request fails, the error is raised and the connection stays as it was, so ``stop()``
         can be retried.
 
@@ -101,8 +102,10 @@ class AsyncConnection(Connection):
         """
         if not self._live.begin_stop():
             return self
+        answer = self._stopped_elsewhere()
         try:
-            answer = await self._client.send(self._stop_request(params))
+            if answer is None:
+                answer = await self._client.send(self._stop_request(params))
         except NotFoundError:
             self._ended_already()
             answer = None
@@ -141,8 +144,10 @@ class AsyncConnection(Connection):
         call, within the grace the reader gives it."""
         if not self._live.begin_stop():
             return
+        answer = self._stopped_elsewhere()
         try:
-            answer = await self._client.send(self._stop_request({}), timeout=INTERRUPT_GRACE)
+            if answer is None:
+                answer = await self._client.send(self._stop_request({}), timeout=INTERRUPT_GRACE)
         except SymblError:
             self._live.abandon_stop()
             raise

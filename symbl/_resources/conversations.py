@@ -17,15 +17,20 @@ Example:
 from __future__ import annotations
 
 import inspect
+import os
 import re
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Callable, Union, overload
 
+from symbl._models.exports import check_format, export_messages
 from symbl._protocol import conversations as wire
+from symbl._protocol.checks import shown
 from symbl._transport.http import HttpClient
 from symbl._transport.settings import ClientSettings
-from symbl.errors import InvalidArgumentError
+from symbl.errors import InvalidArgumentError, SymblError
 
+from .answers import listed, shaped
 from .base import (
     EMPTY,
     CredentialsArgument,
@@ -35,13 +40,25 @@ from .base import (
     path_id,
     wait_seconds,
 )
+from .bookmarks import BOOKMARK_METHODS, BookmarkMethods
+from .listing import TimeArgument, paging
 from .polling import Job
 
 # The docstring lines of the two arguments a Conversation fills in itself.
 _ARGUMENT_LINE = re.compile(r"\n *(conversation_id|credentials): [^\n]*")
+#: The argument names of the Summary UI's wire fields, for error messages.
+_SUMMARY_UI_ARGUMENTS = {
+    "videoUrl": "video_url",
+    "audioUrl": "audio_url",
+    "summaryURLExpiresIn": "summary_url_expires_in",
+    "readOnly": "read_only",
+    "enableCustomDomain": "enable_custom_domain",
+}
+#: Where ``Conversation.export`` may write.
+ExportPath = Union[str, "os.PathLike[str]"]
 
 
-class Conversations(Resource):
+class Conversations(BookmarkMethods, Resource):
     """The Conversation API by conversation id (``symbl.Conversations``, alias
     ``symbl.conversations``).
 
@@ -83,7 +100,8 @@ class Conversations(Resource):
             conversation_id: the conversation.
             credentials: another account's credentials.
             parameters: ``sentiment``, ``parentRefs`` (topic hierarchy) and ``refresh``
-                (booleans); ``customTopicVocabulary`` (a list of strings).
+                (booleans); ``customTopicVocabulary=True`` applies the ``customVocabulary``
+                given at submission. Other flags are sent as given.
         """
         return self._read(conversation_id, "topics", credentials, parameters)
 
@@ -217,6 +235,146 @@ class Conversations(Resource):
             request = wire.formatted_transcript(conversation, parameters, where)
         return self._client_for(credentials).send(request)
 
+    def list(
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        filter: str | None = None,
+        order: str | None = None,
+        sort: str | None = None,
+        start_time: TimeArgument = None,
+        end_time: TimeArgument = None,
+        credentials: CredentialsArgument = None,
+        *,
+        startTime: TimeArgument = None,  # noqa: N803 (the documented wire spelling)
+        endTime: TimeArgument = None,  # noqa: N803
+    ) -> Iterator[Any]:
+        """The account's conversations, oldest first by default, fetched a page at a time as
+        you iterate (``GET /v1/conversations``).
+
+        Each item is the conversation's metadata (``id``, ``type``, ``name``, ``startTime``,
+        ``endTime``, ``members``, ``metadata``); ``symbl.Conversation(item.id)`` reads the rest.
+        Nothing is sent until the first item is asked for, and the next page only once the
+        items before it are used up; the iteration ends after the first page shorter than
+        ``limit``. Without ``filter``, the service lists only the last 7 days unless
+        ``start_time`` says otherwise.
+
+        Args:
+            limit: the page size, 0 to 65536 (how many conversations each request asks for,
+                not a cap on the total: stop iterating, or use ``itertools.islice``, for that).
+            offset: how many conversations to skip first.
+            filter: RSQL, e.g. ``"conversation.metadata.agentId==johndoe"``; comparisons joined
+                by ``;`` or `` and `` (no OR), on at most 2 fields.
+            order: ``"asc"`` or ``"desc"`` (by start time, or by ``sort``).
+            sort: the field to sort by, e.g. ``"conversation.name"``.
+            start_time: conversations that started at or after this time: a timezone-aware
+                ``datetime`` or ISO-8601 text (also spelt ``startTime``).
+            end_time: conversations that started before this time (also spelt ``endTime``).
+            credentials: another account's credentials.
+
+        Raises:
+            InvalidArgumentError: a bad argument (nothing was sent).
+
+        Example:
+            >>> for conversation in symbl.Conversations.list(filter="conversation.type==meeting"):
+            ...     print(conversation.id, conversation.name)
+        """
+        times = (start_time, end_time, {"startTime": startTime, "endTime": endTime})
+        plan = paging(wire.CONVERSATIONS_PATH, limit, offset, filter, order, sort, *times)
+        return listed(self._client_for(credentials), plan)
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        metadata: Mapping[str, str] | None = None,
+        name: str | None = None,
+        credentials: CredentialsArgument = None,
+    ) -> Any:
+        """Set the conversation's metadata (replacing what it had) and/or its name; sends
+        only what is given.
+
+        Args:
+            conversation_id: the conversation.
+            metadata: string keys and values (each value at most 128 characters), e.g.
+                ``{'agentId': 'johndoe'}``; groups and ``list(filter=...)`` select on them.
+            name: a new name.
+            credentials: another account's credentials.
+
+        Returns:
+            The conversation's id and its metadata (and name, when given).
+        """
+        conversation = path_id(conversation_id, "conversation_id")
+        with checked_arguments():
+            request = wire.conversation_update(conversation, metadata, name)
+        return self._client_for(credentials).send(request)
+
+    def create_summary_ui(
+        self,
+        conversation_id: str,
+        name: str = "verbose-text-summary",
+        video_url: str | None = None,
+        audio_url: str | None = None,
+        credentials: CredentialsArgument = None,
+        *,
+        logo: str | None = None,
+        favicon: str | None = None,
+        color: Mapping[str, str] | None = None,
+        font: Mapping[str, str] | None = None,
+        summary_url_expires_in: int | None = None,
+        read_only: bool | None = None,
+        enable_custom_domain: bool | None = None,
+        parameters: Mapping[str, Any] = EMPTY,
+    ) -> str:
+        """A link to a Summary UI of the conversation, to share (``POST …/experiences``).
+
+        Args:
+            conversation_id: the conversation.
+            name: ``"verbose-text-summary"`` (the text summary), ``"video-summary"`` (needs
+                ``video_url``) or ``"audio-summary"`` (trackers and analytics; needs
+                ``audio_url``).
+            video_url: the conversation's video, for ``video-summary``.
+            audio_url: the audio URL the conversation was submitted with, for
+                ``audio-summary``.
+            credentials: another account's credentials.
+            logo: a public URL of your logo.
+            favicon: a public URL of your favicon.
+            color: hex colors: ``{'background': '#0A2136', 'topicsFilter': ...,
+                'insightsFilter': ...}``.
+            font: ``{'family': 'roboto'}`` (a Google Fonts name).
+            summary_url_expires_in: seconds the link lives; 0 = never (service default 30
+                days).
+            read_only: whether viewers cannot edit the summary.
+            enable_custom_domain: whether the link uses your custom domain (not for
+                ``audio-summary``).
+            parameters: further options, sent as given under their wire names.
+
+        Returns:
+            The URL of the Summary UI.
+        """
+        conversation = path_id(conversation_id, "conversation_id")
+        given = {
+            "name": name,
+            "videoUrl": video_url,
+            "audioUrl": audio_url,
+            "logo": logo,
+            "favicon": favicon,
+            "color": color,
+            "font": font,
+            "summaryURLExpiresIn": summary_url_expires_in,
+            "readOnly": read_only,
+            "enableCustomDomain": enable_custom_domain,
+        }
+        body = {key: value for key, value in given.items() if value is not None}
+        extra = mapping(parameters, "create_summary_ui parameters")
+        twice = sorted(str(key) for key in extra if key in body)
+        if twice:
+            raise InvalidArgumentError(
+                f"{', '.join(twice)} given both as an argument and in parameters"
+            )
+        with checked_arguments(_SUMMARY_UI_ARGUMENTS):
+            request = wire.summary_ui(conversation, {**body, **extra})
+        return shaped(self._client_for(credentials).send(request), _summary_url)
+
     def _read(
         self,
         conversation_id: str,
@@ -229,6 +387,43 @@ class Conversations(Resource):
         with checked_arguments():
             request = wire.reading(conversation, name, mapping(parameters, where), where)
         return self._client_for(credentials).send(request)
+
+
+def _summary_url(answer: Any) -> str:
+    url = answer.get("url") if isinstance(answer, Mapping) else None
+    if not isinstance(url, str) or not url:
+        raise SymblError(f"the service answered without a Summary UI url: {shown(answer)}")
+    return url
+
+
+def export_target(path: Any) -> Path | None:
+    """The file ``Conversation.export`` is to write, checked before anything is sent."""
+    if path is None:
+        return None
+    given = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if not isinstance(given, str) or not given:
+        raise InvalidArgumentError(f"path must be the path of a file, not {shown(path)}")
+    target = Path(given)
+    if target.is_dir():
+        raise InvalidArgumentError(f"path {given!r} is a folder; name a file in it")
+    if not target.parent.is_dir():
+        raise InvalidArgumentError(
+            f"path {given!r} is in a folder that does not exist ({str(target.parent)!r})"
+        )
+    if not os.access(target if target.exists() else target.parent, os.W_OK):
+        raise InvalidArgumentError(f"path {given!r} cannot be written (check its permissions)")
+    return target
+
+
+def delivered_export(answer: Any, format: str, target: Path | None) -> str | None:
+    """The messages of ``answer`` in ``format``: returned, or written to ``target``."""
+    text = export_messages(answer.get("messages") or [], format)
+    if target is None:
+        return text
+    # newline="": the file holds exactly the text returned otherwise, "\n" on every system.
+    with open(target, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+    return None
 
 
 def _for_this_conversation(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -374,6 +569,35 @@ class Conversation:
         """The client this conversation uses."""
         return self._client
 
+    @overload
+    def export(self, format: str, path: None = None) -> str: ...
+
+    @overload
+    def export(self, format: str, path: ExportPath) -> None: ...
+
+    def export(self, format: str, path: ExportPath | None = None) -> str | None:
+        """The transcript as a file's text, made here from the messages: SRT or WebVTT
+        subtitles, plain text, Markdown or JSON Lines, with speakers and times counted from the
+        start of the conversation (docs/exports.md).
+
+        Args:
+            format: ``srt``, ``vtt``, ``txt``, ``markdown`` or ``jsonl``.
+            path: a file to write the text to (UTF-8); when None the text is returned.
+
+        Returns:
+            The text, or None once it is written to ``path``.
+
+        Raises:
+            InvalidArgumentError: an unknown format, or a ``path`` that cannot be written,
+                before anything is sent.
+
+        Example:
+            >>> conversation.export("vtt", "meeting.vtt")
+            >>> print(conversation.export("txt"))
+        """
+        chosen, target = check_format(format), export_target(path)
+        return delivered_export(self.get_messages(), chosen, target)
+
     def _require_job(self, method: str) -> Job:
         if self._job is None:
             raise InvalidArgumentError(
@@ -410,9 +634,21 @@ class Conversation:
     put_speakers_events = _for_this_conversation(Conversations.put_speakers_events)
     delete_conversation = _for_this_conversation(Conversations.delete_conversation)
     get_formatted_transcript = _for_this_conversation(Conversations.get_formatted_transcript)
+    update_conversation = _for_this_conversation(Conversations.update_conversation)
+    create_summary_ui = _for_this_conversation(Conversations.create_summary_ui)
+
+    create_bookmark = _for_this_conversation(Conversations.create_bookmark)
+    create_bookmarks = _for_this_conversation(Conversations.create_bookmarks)
+    get_bookmarks = _for_this_conversation(Conversations.get_bookmarks)
+    get_bookmark = _for_this_conversation(Conversations.get_bookmark)
+    update_bookmark = _for_this_conversation(Conversations.update_bookmark)
+    delete_bookmark = _for_this_conversation(Conversations.delete_bookmark)
+    get_bookmark_summary = _for_this_conversation(Conversations.get_bookmark_summary)
+    get_bookmarks_summary = _for_this_conversation(Conversations.get_bookmarks_summary)
 
 
 #: The Conversation API methods, on :class:`Conversations` and :class:`Conversation` alike.
-API_METHODS = tuple(
-    name for name in vars(Conversations) if name.startswith(("get_", "put_", "delete_"))
+API_METHODS = (
+    *(name for name in vars(Conversations) if name.startswith(("get_", "put_", "delete_"))),
+    *BOOKMARK_METHODS,
 )

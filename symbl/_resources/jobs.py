@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Callable, Union
 
-from symbl._arguments import checked_flag
+from symbl._arguments import aliases, checked_flag
 from symbl._protocol import jobs
 from symbl._protocol.checks import shown
 from symbl._protocol.options import (
@@ -65,18 +65,29 @@ class Jobs(Resource):
         upload: Path | None = None,
         progress: Progress | None = None,
     ) -> Conversation:
-        if upload is None:
-            answer = client.send(request)
-        else:
-            with upload.open("rb") as file:
-                body = file if progress is None else _CountingReader(file, progress)
-                answer = client.send(request, body=body)
-        conversation = Conversation(*job_ids(answer), client=client)
+        conversation = Conversation(
+            *job_ids(self._send(client, request, upload, progress)), client=client
+        )
         if wait:
             conversation.wait()
         else:
             conversation._poll_in_background()
         return conversation
+
+    @staticmethod
+    def _send(
+        client: HttpClient,
+        request: Request,
+        upload: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Send a job-creating request (the file streamed from disk as its body) and return
+        the service's answer."""
+        if upload is None:
+            return client.send(request)
+        with upload.open("rb") as file:
+            body = file if progress is None else _CountingReader(file, progress)
+            return client.send(request, body=body)
 
 
 class _MediaJobs(Jobs):
@@ -116,6 +127,7 @@ class _MediaJobs(Jobs):
         """
         return self._upload(None, file_path, credentials, content_type, wait, parameters, progress)
 
+    @aliases(conversationId="conversation_id")
     def append_file(
         self,
         file_path: FilePath,
@@ -129,13 +141,15 @@ class _MediaJobs(Jobs):
     ) -> Conversation:
         """Add a recording from disk to an existing conversation.
 
-        Arguments as :meth:`process_file`, plus ``conversation_id``, the conversation to extend.
+        Arguments as :meth:`process_file`, plus ``conversation_id`` (or ``conversationId``),
+        the conversation to extend.
         """
         conversation = path_id(conversation_id, "conversation_id")
         return self._upload(
             conversation, file_path, credentials, content_type, wait, parameters, progress
         )
 
+    @aliases(url="payload")
     def process_url(
         self,
         payload: Payload,
@@ -146,8 +160,9 @@ class _MediaJobs(Jobs):
         """Submit a recording the service downloads from a URL, as a new conversation.
 
         Args:
-            payload: ``{'url': 'https://...'}`` plus any options (a bare URL string works too).
-                The URL must be directly downloadable (no redirects or sharing pages).
+            payload: ``{'url': 'https://...'}`` plus any options (a bare URL string works too,
+                and ``url=`` for ``payload=``). The URL must be directly downloadable (no
+                redirects or sharing pages).
             credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
             wait: return only once the job completed (True) or right away (False).
             parameters: more options; merged into the request body (the two diarization
@@ -155,6 +170,7 @@ class _MediaJobs(Jobs):
         """
         return self._submit_url(None, payload, credentials, wait, parameters)
 
+    @aliases(url="payload", conversationId="conversation_id")
     def append_url(
         self,
         payload: Payload,
@@ -165,7 +181,8 @@ class _MediaJobs(Jobs):
     ) -> Conversation:
         """Add a recording from a URL to an existing conversation.
 
-        Arguments as :meth:`process_url`, plus ``conversation_id``, the conversation to extend.
+        Arguments as :meth:`process_url`, plus ``conversation_id`` (or ``conversationId``),
+        the conversation to extend.
         """
         conversation = path_id(conversation_id, "conversation_id")
         return self._submit_url(conversation, payload, credentials, wait, parameters)
@@ -254,9 +271,10 @@ class Text(Jobs):
         self,
         payload: Mapping[str, Any],
         credentials: CredentialsArgument = None,
-        content_type: str = "application/json",
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
+        *,
+        content_type: str = "application/json",
     ) -> Conversation:
         """Submit a text conversation.
 
@@ -265,9 +283,10 @@ class Text(Jobs):
                 'userId': ...}, 'duration': {'startTime': ..., 'endTime': ...}}, ...]}`` plus
                 any options (``name``, ``detectPhrases``, ``trackers``, ...).
             credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
-            content_type: must be ``application/json``.
             wait: return only once the job completed (True) or right away (False).
             parameters: more options, merged into the body.
+            content_type: must be ``application/json`` (keyword only: the positions of the
+                others are the old client's).
 
         Example:
             >>> conversation = symbl.Text.process(payload={"messages": [
@@ -275,6 +294,7 @@ class Text(Jobs):
         """
         return self._submit(None, payload, credentials, content_type, wait, parameters)
 
+    @aliases(conversationId="conversation_id")
     def append(
         self,
         payload: Mapping[str, Any],
@@ -283,7 +303,8 @@ class Text(Jobs):
         wait: bool = True,
         parameters: Mapping[str, Any] = EMPTY,
     ) -> Conversation:
-        """Add messages to an existing conversation; arguments as :meth:`process`."""
+        """Add messages to the conversation ``conversation_id`` (or ``conversationId``);
+        the other arguments as :meth:`process`."""
         conversation = path_id(conversation_id, "conversation_id")
         return self._submit(
             conversation, payload, credentials, "application/json", wait, parameters

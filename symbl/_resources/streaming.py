@@ -30,21 +30,34 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable
 
-from symbl._arguments import checked_flag
+from symbl._arguments import aliases, checked_flag
 from symbl._live.audio import AudioData, Microphone, WavFile, frames, to_linear16
 from symbl._live.connection import LiveConnection, LiveConnectionOwner, State
+from symbl._live.events import STREAM_EVENTS, service_error
 from symbl._live.replay import ReplayBuffer
 from symbl._models.objects import SymblObject
 from symbl._protocol import streaming
+from symbl._protocol.bookmarks import bookmark_fields
 from symbl._protocol.checks import is_number, shown
-from symbl._protocol.frames import encode
+from symbl._protocol.events import Event
+from symbl._protocol.frames import conversation_id_of, encode, lifecycle
 from symbl._protocol.options import is_language
 from symbl._protocol.streaming import MAX_FRAME_BYTES
 from symbl._transport.http import HttpClient
 from symbl.errors import AudioNotDeliveredError, InvalidArgumentError, StreamingError
 
-from .base import Resource, checked_arguments, timezone_offset, wait_seconds
+from .base import (
+    EMPTY,
+    Resource,
+    checked_arguments,
+    mapping,
+    path_id,
+    timezone_offset,
+    wait_seconds,
+)
+from .bookmarks import stream_frame
 from .conversations import Conversation
+from .listeners import StreamListener
 
 logger = logging.getLogger("symbl")
 
@@ -76,15 +89,16 @@ _START_ARGUMENTS = {
 class Streaming(Resource):
     """The Streaming API (``symbl.Streaming``)."""
 
+    @aliases(insight_type="insight_types")
     def start_connection(
         self,
         credentials: Mapping[str, Any] | None = None,
         speaker: Mapping[str, Any] | None = None,
         insight_types: Sequence[str] | None = None,
         config: Mapping[str, Any] | None = None,
+        trackers: Sequence[Mapping[str, Any]] | None = None,
         languages: Sequence[str] | None = None,
         timezone: str | None = None,
-        trackers: Sequence[Mapping[str, Any]] | None = None,
         *,
         handle_signals: bool = True,
         no_connection_timeout: float = NO_CONNECTION_TIMEOUT,
@@ -93,6 +107,7 @@ class Streaming(Resource):
         custom_vocabulary: Sequence[str] | None = None,
         reconnect: bool = True,
         replay_buffer_seconds: float = REPLAY_BUFFER_SECONDS,
+        extra_fields: Mapping[str, Any] = EMPTY,
     ) -> StreamingConnection:
         """Open a streaming connection, ready for audio.
 
@@ -100,12 +115,13 @@ class Streaming(Resource):
             credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
             speaker: whose audio this is: ``{'name': ..., 'userId': ...}`` (``email`` works as
                 ``userId``); with an email, the service mails a summary at the end.
-            insight_types: any of ``question``, ``action_item``, ``follow_up``, ``topic``.
+            insight_types: any of ``question``, ``action_item``, ``follow_up``, ``topic``
+                (``insight_type=``, the reference page's spelling, works too).
             config: ``confidenceThreshold``, ``languageCode``, ``meetingTitle``,
                 ``speechRecognition`` (``{'encoding': 'LINEAR16', 'sampleRateHertz': 16000}``), ...
+            trackers: ``[{'name': ..., 'vocabulary': [...]}]``.
             languages: ``['en-US']``: the recognition language (one).
             timezone: an IANA name such as ``'America/New_York'``; sent as ``timezoneOffset``.
-            trackers: ``[{'name': ..., 'vocabulary': [...]}]``.
             handle_signals: whether Ctrl+C, SIGTERM and the end of the program stop the
                 stream (True); False leaves stopping it to your program.
             no_connection_timeout: seconds the service keeps the conversation while no socket
@@ -122,6 +138,10 @@ class Streaming(Resource):
             replay_buffer_seconds: how much audio is kept for replay while the service has not
                 confirmed it (always), and while reconnecting; beyond it sending raises
                 :class:`~symbl.AudioNotDeliveredError`.
+            extra_fields: more fields of the ``start_request`` message, sent at its top level
+                as given, e.g. ``{'enableAllTrackers': True}``: fields the service documents
+                are checked, others are sent unchanged (fields inside ``config`` go in
+                ``config``). A field another argument sets is refused.
 
         With ``symbl.AsyncClient``, ``await`` it: its connection's methods that wait are
         coroutines (see :class:`~symbl._resources.async_streaming.AsyncStreaming`).
@@ -142,6 +162,7 @@ class Streaming(Resource):
             disconnectOnStopRequest=disconnect_on_stop_request,
             disconnectOnStopRequestTimeout=disconnect_on_stop_request_timeout,
             customVocabulary=_listed(custom_vocabulary),
+            extra_fields=extra_fields,
         )
         return self._connect(
             self._client_for(credentials),
@@ -158,6 +179,58 @@ class Streaming(Resource):
         connection = StreamingConnection(client, request, **options)
         connection._start()
         return connection
+
+    def subscribe_to_stream(
+        self,
+        connection_id: str,
+        credentials: Mapping[str, Any] | None = None,
+        *,
+        handle_signals: bool = True,
+        reconnect: bool = True,
+    ) -> StreamListener:
+        """Listen to a stream someone else sends (the Subscribe API), read-only.
+
+        Returns once the listener's socket is open. It gets the events of the stream's own
+        connection from then on: ``conversation_created`` first (``listener.conversation``
+        is set then), live results, and at the end ``recognition_stopped`` and
+        ``conversation_completed``, after which the service closes it. For an id with no
+        stream yet, the service keeps the listener open until a stream with that id starts.
+
+        Args:
+            connection_id: the stream's id (``connection.connectionId`` of the sender).
+            credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
+            handle_signals: whether Ctrl+C, SIGTERM and the end of the program close the
+                listener (True); False leaves that to your program.
+            reconnect: after an abnormal end (a dropped network, a restarting service), join
+                the stream again (True), or end with an error (False).
+
+        Example:
+            >>> listener = symbl.Streaming.subscribe_to_stream(connection_id)
+            >>> listener.subscribe({"message_response": print})
+            >>> listener.wait()
+
+        With ``symbl.AsyncClient``, ``await`` it: it gives an
+        :class:`~symbl.AsyncStreamListener`, whose ``stop`` and ``wait`` are coroutines.
+
+        Raises:
+            InvalidArgumentError: a bad argument (nothing was sent).
+            StreamingError: the socket could not be opened or the service refused it.
+        """
+        connection_id = path_id(connection_id, "connection_id")
+        checked_flag("handle_signals", handle_signals)
+        checked_flag("reconnect", reconnect)
+        return self._listen(
+            self._client_for(credentials),
+            connection_id,
+            handle_signals=handle_signals,
+            reconnect=reconnect,
+        )
+
+    def _listen(self, client: HttpClient, connection_id: str, **options: bool) -> StreamListener:
+        """The I/O of ``subscribe_to_stream`` (what the asyncio client overrides)."""
+        listener = StreamListener(client, connection_id, **options)
+        listener._open()
+        return listener
 
 
 class StreamingConnection(LiveConnectionOwner):
@@ -211,7 +284,7 @@ class StreamingConnection(LiveConnectionOwner):
         window = request.get("noConnectionTimeout") or _REJOIN_WITHOUT_TIMEOUT
         self._live = self._live_connection(
             streaming.streaming_path(self.connectionId),
-            events=(*streaming.STREAMING_EVENTS, "conversation_changed"),
+            events=STREAM_EVENTS,
             kind="streaming connection",
             name=f"symbl-streaming-{self.connectionId[:8]}",
             on_event=self._track,
@@ -372,6 +445,63 @@ class StreamingConnection(LiveConnectionOwner):
             self._live.send(message)
             self._modified(recognition)
 
+    def create_bookmark(
+        self,
+        label: str,
+        description: str,
+        user: Mapping[str, Any],
+        begin_time_offset: float | None = None,
+        duration: float | None = None,
+        message_refs: Sequence[str | Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Bookmark a part of this stream's conversation (``bookmark_request``). The service
+        answers with a ``bookmark_response`` event holding the bookmark and its ``id``
+        (subscribe to it); a refusal comes as an ``error`` message event. The bookmark is
+        listed afterwards by ``connection.conversation.get_bookmarks()``.
+
+        Args:
+            label, description, user, begin_time_offset, duration, message_refs: as for
+                :meth:`symbl.Conversation.create_bookmark`: a time span (seconds from the start
+                of the stream) or message ids.
+
+        Raises:
+            InvalidArgumentError: a missing or bad field (nothing was sent).
+            StreamingError: the connection is closed.
+        """
+        fields = bookmark_fields(
+            label, description, user, begin_time_offset, duration, message_refs
+        )
+        # Returned, so that the asyncio connection, whose send is a coroutine, awaits it.
+        return self._live.send(stream_frame("create", None, fields))
+
+    def update_bookmark(
+        self,
+        bookmark_id: str,
+        label: str,
+        description: str,
+        user: Mapping[str, Any],
+        begin_time_offset: float | None = None,
+        duration: float | None = None,
+        message_refs: Sequence[str | Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Replace a bookmark of this stream's conversation with the one given; answered by a
+        ``bookmark_response`` event. Arguments and errors as :meth:`create_bookmark`, with the
+        ``bookmark_id`` a ``bookmark_response`` gave."""
+        fields = bookmark_fields(
+            label, description, user, begin_time_offset, duration, message_refs
+        )
+        return self._live.send(stream_frame("update", bookmark_id, fields))
+
+    def delete_bookmark(self, bookmark_id: str) -> None:
+        """Delete a bookmark of this stream's conversation; answered by a
+        ``bookmark_response`` event holding the bookmark removed.
+
+        Raises:
+            InvalidArgumentError: ``bookmark_id`` is not an id (nothing was sent).
+            StreamingError: the connection is closed.
+        """
+        return self._live.send(stream_frame("delete", bookmark_id))
+
     def stop(self, timeout: float | None = STOP_TIMEOUT) -> StreamingConnection:
         """End the stream: send ``stop_request``, wait for ``conversation_completed``, close.
 
@@ -529,26 +659,18 @@ class StreamingConnection(LiveConnectionOwner):
 
     def _track(self, event: SymblObject) -> None:
         """Follow the lifecycle messages the connection itself depends on (reader thread)."""
-        if event["type"] != "message":
-            return
-        message: Mapping[str, Any] = event.get("message") or {}
-        kind = message.get("type")
+        kind, message = lifecycle(event)
         if kind == "conversation_created":
-            conversation_id = (message.get("data") or {}).get("conversationId")
+            conversation_id = conversation_id_of(message)
             if conversation_id:
-                self.conversation = self._conversation_class(
-                    str(conversation_id), client=self._client
-                )
+                self.conversation = self._conversation_class(conversation_id, client=self._client)
             self._ready.set()
         elif kind == "conversation_completed":
             self.summary_url = message.get("summaryUrl")
             self._completed.set()
             self._finished.set()
         elif kind == "error":
-            error = StreamingError(
-                f"the service reported an error: {message.get('message') or ''} "
-                f"{message.get('details') or ''}".strip()
-            )
+            error = service_error(message)
             if not self._ready.is_set():
                 # The start was refused: _start raises this, and the close that follows is
                 # part of the refusal, not a second error.
@@ -692,7 +814,9 @@ class StreamingConnection(LiveConnectionOwner):
         """After a reconnection: tell the subscribers if it landed in another conversation."""
         after = self.conversation.get_conversation_id() if self.conversation else None
         if before is not None and after != before:
-            self._live.notify("conversation_changed", previous=before, conversationId=after)
+            self._live.notify(
+                Event.CONVERSATION_CHANGED.value, previous=before, conversationId=after
+            )
 
     def _incomplete_stop(self, finished: bool, timeout: float) -> StreamingError:
         """The error of a stop the service did not complete."""
@@ -714,9 +838,22 @@ def _start_request(
     languages: Sequence[str] | None,
     timezone: str | None,
     trackers: Sequence[Mapping[str, Any]] | None,
+    extra_fields: Mapping[str, Any] = EMPTY,
     **session: Any,
 ) -> dict[str, Any]:
     """Map the arguments of ``start_connection`` onto the ``start_request`` (§6.2)."""
+    extra = dict(mapping(extra_fields, "extra_fields"))
+    taken = sorted(
+        name
+        for name in extra
+        if name in _SET_BY_ARGUMENTS or (name in session and session[name] is not None)
+    )
+    if taken:
+        raise InvalidArgumentError(
+            f"extra_fields gives {', '.join(taken)}, which start_connection's own arguments "
+            "set: give them there"
+        )
+    session.update(extra)
     merged = {} if config is None else dict(config) if isinstance(config, Mapping) else config
     if languages is not None and isinstance(merged, dict):
         language = _language(languages)
@@ -740,6 +877,10 @@ def _start_request(
     return request
 
 
+# The start_request fields the positional arguments fill in.
+_SET_BY_ARGUMENTS = frozenset({"type", "insightTypes", "config", "speaker", "trackers"})
+
+
 def _listed(value: Any) -> Any:
     """A collection of names (a tuple, a set, a generator) as the list the wire takes; anything
     else as it is, for the protocol core to refuse by name."""
@@ -761,18 +902,24 @@ def _language(languages: Sequence[str]) -> str:
 
 
 def _speaker(speaker: Mapping[str, Any]) -> dict[str, Any]:
-    """The wire speaker: ``email`` is the reference page's name for ``userId``."""
-    if not isinstance(speaker, Mapping) or set(speaker) - _SPEAKER_KEYS:
+    """The wire speaker: ``email`` is the reference page's name for ``userId``; members the
+    protocol does not document are sent as given (the protocol core notes them at DEBUG)."""
+    if not isinstance(speaker, Mapping):
         raise InvalidArgumentError(
             f"speaker must be {{'name': ..., 'userId': ...}} (or 'email'), not {shown(speaker)}"
         )
+    if "userId" in speaker and "email" in speaker:
+        raise InvalidArgumentError(
+            "speaker has both 'userId' and 'email', two spellings of the same field; give one"
+        )
     given = {"userId": speaker.get("userId") or speaker.get("email"), "name": speaker.get("name")}
     # Left out when empty; anything but a string is refused by the protocol core, by name.
-    return {
+    documented = {
         key: value
         for key, value in given.items()
         if value is not None and not (isinstance(value, str) and not value)
     }
+    return {**documented, **{key: speaker[key] for key in speaker if key not in _SPEAKER_KEYS}}
 
 
 def _stop_timeout(timeout: Any) -> float:

@@ -4,7 +4,10 @@
 :class:`Connection`. ``connection.subscribe({...})`` opens the live results socket on a
 background thread (the script may end right after it: events keep coming until the call ends).
 ``connection.stop()`` ends the call on the service and returns the connection updated with its
-summary links.
+summary links; after ``symbl.Telephony.stop(connection_id)`` of the same call it sends nothing.
+
+The reference page's spellings work as keywords too: ``phoneNumber``, ``audioConfig``,
+``connectionId``.
 
 Example:
     >>> connection = symbl.Telephony.start_pstn(phone_number="+14155550100", dtmf=",,12345#")
@@ -15,14 +18,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from symbl._arguments import checked_flag
+from symbl._arguments import aliases, checked_flag
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
 from symbl._protocol import telephony
 from symbl._protocol.checks import shown
@@ -57,6 +62,7 @@ _ARGUMENTS = {
 class Telephony(Resource):
     """The Telephony API (``symbl.Telephony``)."""
 
+    @aliases(phoneNumber="phone_number")
     def start_pstn(
         self,
         phone_number: str,
@@ -74,7 +80,7 @@ class Telephony(Resource):
 
         Args:
             phone_number: with country code, e.g. ``"+14155550100"``; spaces, dots, dashes
-                and parentheses are removed.
+                and parentheses are removed. ``phoneNumber=`` works too.
             dtmf: digits to dial once connected; ``,`` waits 500 ms. For Zoom:
                 ``",,{}#,,{}#".format(meeting_id, passcode)``.
             credentials: ``{'app_id': ..., 'app_secret': ...}``; the configured ones if omitted.
@@ -102,6 +108,7 @@ class Telephony(Resource):
             endpoint, credentials, actions, data, languages, timezone, handle_signals, reconnect
         )
 
+    @aliases(audioConfig="audio_config")
     def start_sip(
         self,
         uri: str,
@@ -119,7 +126,8 @@ class Telephony(Resource):
 
         Args:
             uri: e.g. ``"sip:8002@sip.example.com"``.
-            audio_config: e.g. ``{"encoding": "OPUS", "sampleRate": 48000, "sampleSize": 16}``.
+            audio_config: e.g. ``{"encoding": "OPUS", "sampleRate": 48000, "sampleSize": 16}``;
+                ``audioConfig=`` works too.
             credentials, actions, data, languages, timezone, handle_signals, reconnect: as for
                 :meth:`start_pstn`.
         """
@@ -130,20 +138,25 @@ class Telephony(Resource):
             endpoint, credentials, actions, data, languages, timezone, handle_signals, reconnect
         )
 
+    @aliases(connectionId="connection_id")
     def stop(
         self, connection_id: str, credentials: CredentialsArgument = None, **params: Any
     ) -> Connection:
         """End a call by its connection id; returns the connection with its summary info.
 
+        A :class:`Connection` of the same call in this process then counts as stopped: its
+        ``stop()`` sends nothing more.
+
         Args:
-            connection_id: the ``connectionId`` from the start call.
+            connection_id: the ``connectionId`` from the start call (``connectionId=`` works
+                too).
             credentials: another account's credentials.
             **params: more fields of the stop request, e.g. ``actions`` or ``data``.
         """
         connection = path_id(connection_id, "connection_id")
         with checked_arguments():
             request = telephony.stop(connection, params, "Telephony.stop params")
-        return self._call(self._client_for(credentials), request)
+        return self._call(self._client_for(credentials), request, stopped=True)
 
     def _start(
         self,
@@ -175,6 +188,38 @@ class Telephony(Resource):
         return Connection(client, client.send(request), **options)
 
 
+class _CallState:
+    """What every :class:`Connection` object of one call shares (the one its start returned,
+    the one ``Telephony.stop`` returned): whether the call was stopped, and the service's
+    answer to the stop."""
+
+    __slots__ = ("__weakref__", "answer", "stopped")
+
+    def __init__(self) -> None:
+        self.answer: Any = None
+        self.stopped = False
+
+    def stop(self, answer: Any) -> None:
+        """The call was stopped; ``answer`` is the service's answer (None if it had ended)."""
+        if answer is not None:
+            self.answer = answer
+        self.stopped = True  # after the answer: whoever sees it stopped sees the answer
+
+
+# The calls with a Connection object in this process, by base URL and connection id; an
+# entry lasts as long as one of its Connection objects does.
+_calls: weakref.WeakValueDictionary[tuple[str, str], _CallState] = weakref.WeakValueDictionary()
+_calls_lock = threading.Lock()
+
+
+def _call_state(base_url: str, connection_id: str) -> _CallState:
+    with _calls_lock:
+        state = _calls.get((base_url, connection_id))
+        if state is None:
+            state = _calls[base_url, connection_id] = _CallState()
+        return state
+
+
 class Connection(LiveConnectionOwner):
     """A telephony connection: the call's ids, its live events, and its stop.
 
@@ -190,6 +235,12 @@ class Connection(LiveConnectionOwner):
             subscribed (True). Set it to False to leave that to your program, which then calls
             ``stop()`` itself.
 
+    Args:
+        client: the client the call was started with (the SDK makes connections).
+        answer: the service's answer describing the call.
+        handle_signals, reconnect: as for :meth:`Telephony.start_pstn`.
+        stopped: ``answer`` is the service's answer to a stop of the call.
+
     The live events socket reopens by itself after an abnormal end (``reconnecting`` and
     ``reconnected`` events tell when), unless the call was started with ``reconnect=False``.
     """
@@ -201,6 +252,7 @@ class Connection(LiveConnectionOwner):
         *,
         handle_signals: bool = True,
         reconnect: bool = True,
+        stopped: bool = False,
     ) -> None:
         if not isinstance(answer, Mapping) or not answer.get("connectionId"):
             raise SymblError(f"the service answered without a connectionId: {shown(answer)}")
@@ -213,6 +265,9 @@ class Connection(LiveConnectionOwner):
         self.resultWebSocketUrl: str | None = answer.get("resultWebSocketUrl")
         self.eventUrl: str | None = answer.get("eventUrl")
         self.summaryInfo: list[Any] | None = answer.get("summaryInfo")
+        self._call_state = _call_state(client.base_url, self.connectionId)
+        if stopped:
+            self._call_state.stop(answer)
         self.conversation = (
             self._conversation_class(self.conversationId, client=client)
             if self.conversationId
@@ -288,7 +343,8 @@ class Connection(LiveConnectionOwner):
         """End the call on the service (``operation: stop``) and close the live socket.
 
         Safe to call more than once (once the service has confirmed the stop, later calls do
-        nothing) and from any thread, including a callback. If the stop request fails, the
+        nothing) and from any thread, including a callback. After ``symbl.Telephony.stop``
+        of the same call, it only closes the live socket. If the stop request fails, the
         error is raised and the connection stays as it was, so ``stop()`` can be retried.
 
         Args:
@@ -355,8 +411,10 @@ class Connection(LiveConnectionOwner):
     ) -> Connection:
         if not self._live.begin_stop():
             return self
+        answer = self._stopped_elsewhere()
         try:
-            answer = self._client.send(self._stop_request(params), timeout=timeout)
+            if answer is None:
+                answer = self._client.send(self._stop_request(params), timeout=timeout)
         except NotFoundError:
             self._ended_already()
             answer = None
@@ -380,8 +438,16 @@ class Connection(LiveConnectionOwner):
         by an earlier stop whose answer was lost), which is what a stop wants."""
         logger.info("telephony call %s had already ended", self.connectionId)
 
+    def _stopped_elsewhere(self) -> Any:
+        """The service's answer to a stop of this call made through another Connection
+        object (``symbl.Telephony.stop``), or None when the call was not stopped that way:
+        that stop is this one's too, so nothing more is sent."""
+        state = self._call_state
+        return (state.answer or {}) if state.stopped else None
+
     def _stopped(self, answer: Any) -> None:
         """The service confirmed the stop: take the summary links it gave."""
+        self._call_state.stop(answer)
         if isinstance(answer, Mapping):
             self.summaryInfo = answer.get("summaryInfo", self.summaryInfo)
             self.conversationId = answer.get("conversationId", self.conversationId)

@@ -276,6 +276,7 @@ class AsyncHttpClient(ClientSettings):
             is_idempotent(request.method, request.idempotent),
             file_start is not None,
             self.invalidate_token,
+            sent=request.json,
         )
         read_timeout = self.timeout if timeout is None else timeout
         limits = aiohttp.ClientTimeout(sock_connect=self.connect_timeout, sock_read=read_timeout)

@@ -1,9 +1,15 @@
 """Where credentials and the base URL come from, in one stated order.
 
 Credentials: explicit ``credentials={'app_id': ..., 'app_secret': ...}`` → the ``SYMBL_APP_ID`` /
-``SYMBL_APP_SECRET`` environment variables → ``./symbl.conf`` → ``~/symbl.conf``.
+``SYMBL_APP_SECRET`` environment variables → ``./symbl.conf`` → ``~/symbl.conf`` → the explicit
+credentials remembered in this process, as the old client kept the credentials it was given for
+the whole process. Explicit credentials (given to any call or client) are remembered, with the
+base URL they were used with, once the service generated a token for them: a rejected pair is
+never remembered. An explicit ``credentials=`` is used for its call only: remembering it never
+makes a later call with other explicit credentials use it.
 
 Base URL: explicit → ``SYMBL_BASE_URL`` → ``[api] base_url`` in the first symbl.conf that sets it →
+the remembered base URL, when the credentials are the remembered ones →
 ``https://api.symbl.ai``. Websocket URLs are derived from it (http → ws, https → wss).
 
 Every call looks again, so a changed environment, or a symbl.conf written, changed or deleted,
@@ -76,6 +82,42 @@ class Credentials:
         return f"Credentials(app_id={self.app_id!r}, app_secret='***', source={self.source!r})"
 
 
+# The source of credentials a caller gave, as a mapping or as a Credentials made by hand.
+_EXPLICIT_SOURCES = frozenset({"the credentials= argument", "explicit credentials"})
+_REMEMBERED_SOURCE = "credentials given earlier in this process"
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    """Explicit credentials the service accepted, and the base URL it accepted them at."""
+
+    credentials: Credentials
+    base_url: str
+
+
+# The last place searched. One reference, replaced whole, so readers need no lock.
+_remembered: _Remembered | None = None
+
+
+def remember_accepted(credentials: Credentials, base_url: str) -> None:
+    """Note that the service at ``base_url`` generated a token for ``credentials``: explicit
+    ones become the remembered credentials, with that base URL (others are left alone)."""
+    global _remembered
+    if credentials.source not in _EXPLICIT_SOURCES:
+        return
+    current = _remembered
+    if current is None or current.credentials != credentials or current.base_url != base_url:
+        kept = Credentials(credentials.app_id, credentials.app_secret, _REMEMBERED_SOURCE)
+        _remembered = _Remembered(kept, base_url)
+
+
+def forget_remembered_credentials() -> None:
+    """Forget the credentials given earlier in this process (for test harnesses that need a
+    process with no credentials anywhere)."""
+    global _remembered
+    _remembered = None
+
+
 def conf_paths() -> list[Path]:
     """Return the symbl.conf locations searched, in order: working directory, then home."""
     return [_conf_path(index) for index in range(_CONF_PLACES)]
@@ -105,19 +147,22 @@ def resolve_credentials(
     """Find credentials in the documented order.
 
     Args:
-        explicit: the ``credentials=`` mapping a caller passed (or already resolved
-            :class:`Credentials`), or None to search the environment and symbl.conf files.
+        explicit: the ``credentials=`` mapping a caller passed, already resolved
+            :class:`Credentials`, or None to search the environment, the symbl.conf files and
+            the remembered credentials.
 
     Raises:
         ConfigurationError: nothing was found (the message lists every place searched), or a
             source is incomplete or malformed (the message names it and what is wrong).
         InvalidArgumentError: ``explicit`` is not a mapping with ``app_id`` and ``app_secret``.
     """
-    return _credentials(explicit, _ConfFiles())
+    return _credentials(explicit, _ConfFiles(), _remembered)
 
 
 def resolve_base_url(explicit: str | None = None) -> str:
-    """Return the REST base URL in the documented order, without a trailing slash.
+    """Return the REST base URL in the documented order, without a trailing slash. It does
+    not know which credentials go with it, so it never gives the remembered base URL: use
+    :func:`resolve_credentials_and_base_url` for a client.
 
     Raises:
         ConfigurationError: the URL found is not an absolute http(s) URL, or a symbl.conf
@@ -134,11 +179,15 @@ def resolve_credentials_and_base_url(
 
     The same answers and errors as ``(resolve_credentials(credentials),
     resolve_base_url(base_url))``, credentials first, but each symbl.conf is looked at once for
-    both.
+    both, and remembered credentials come with their base URL when nothing else gives one.
     """
     files = _ConfFiles()
-    found = _credentials(credentials, files)
-    return found, _base_url(base_url, files)
+    remembered = _remembered
+    found = _credentials(credentials, files, remembered)
+    fallback = DEFAULT_BASE_URL
+    if remembered is not None and found is remembered.credentials:
+        fallback = remembered.base_url
+    return found, _base_url(base_url, files, fallback)
 
 
 def websocket_base_url(base_url: str) -> str:
@@ -149,7 +198,9 @@ def websocket_base_url(base_url: str) -> str:
 
 
 def _credentials(
-    explicit: Mapping[str, Any] | Credentials | None, files: _ConfFiles
+    explicit: Mapping[str, Any] | Credentials | None,
+    files: _ConfFiles,
+    remembered: _Remembered | None,
 ) -> Credentials:
     if isinstance(explicit, Credentials):
         return explicit
@@ -166,8 +217,11 @@ def _credentials(
             raise ConfigurationError(conf.credentials_error)
         if conf.credentials is not None:
             return conf.credentials
+    if remembered is not None:
+        return remembered.credentials
     searched = ["the credentials= argument", f"{ENV_APP_ID} / {ENV_APP_SECRET}"]
     searched += [str(files.path(index)) for index in range(_CONF_PLACES)]
+    searched.append("credentials given earlier in this process (there were none)")
     raise ConfigurationError(
         "No Symbl credentials found. Searched, in order: "
         + "; ".join(searched)
@@ -177,7 +231,7 @@ def _credentials(
     )
 
 
-def _base_url(explicit: str | None, files: _ConfFiles) -> str:
+def _base_url(explicit: str | None, files: _ConfFiles, fallback: str = DEFAULT_BASE_URL) -> str:
     if explicit is not None:
         if not isinstance(explicit, str):
             raise InvalidArgumentError(
@@ -196,7 +250,7 @@ def _base_url(explicit: str | None, files: _ConfFiles) -> str:
             raise ConfigurationError(conf.base_url_error)
         if conf.base_url:
             return conf.base_url
-    return DEFAULT_BASE_URL
+    return fallback
 
 
 def _clean_base_url(value: str, source: str) -> str:

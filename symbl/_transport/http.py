@@ -212,6 +212,7 @@ class HttpClient(ClientSettings):
             is_idempotent(request.method, request.idempotent),
             rewind_to is not None,
             self.invalidate_token,
+            sent=request.json,
         )
         limits = (self.connect_timeout, self.timeout if timeout is None else timeout)
         while True:

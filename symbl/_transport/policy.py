@@ -12,12 +12,13 @@ import email.utils
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from symbl import errors
 from symbl._models.objects import SymblObject
@@ -38,6 +39,50 @@ _HOW_TO_CHECK = (
     "'/v1/conversations', params={'order': 'desc', 'limit': 5}), or, when it added to a "
     "conversation, read that conversation's messages"
 )
+
+# For a 404's hint: the path words after which an id names a thing, and the thing. A path names
+# what it is about by its last such pair: /v1/conversations/{id}/bookmarks/{id} a bookmark.
+_PATH_THINGS = {
+    "conversations": "conversation",
+    "details": "conversation",  # /v1/conversations/experiences/insights/details/{id}
+    "audio": "conversation",  # /v1/process/audio/{id} and /v1/process/audio/url/{id} append
+    "video": "conversation",
+    "text": "conversation",
+    "url": "conversation",
+    "job": "job",
+    "bookmarks": "bookmark",
+    "tracker": "tracker",
+    "trackers": "tracker",
+    "group": "group",
+    "groups": "group",
+    "event": "call",  # /v1/event/{connectionId}
+}
+# Path words that follow a thing's word but are not ids.
+_NOT_IDS = frozenset({"bulk", "experiences"})
+# How the service's 404 messages name what is missing: "The conversationId is either invalid or
+# does not exist." or "Bookmark not found".
+_MESSAGE_THING = re.compile(r"\bThe (\w+?)Id is\b|^(\w+) not found\b", re.IGNORECASE)
+# The things those messages name, by the word they use.
+_MESSAGE_THINGS = {
+    "conversation": "conversation",
+    "job": "job",
+    "connection": "call",
+    "bookmark": "bookmark",
+    "tracker": "tracker",
+    "group": "group",
+}
+# Request body members that carry a thing's id (a call's stop names its call in the body).
+_BODY_IDS = {"connectionId": "call"}
+_TELEPHONY_PATH = "/v1/endpoint:connect"
+# What a 404 says to check, by thing; {id} is the id with a space before it, or nothing.
+_THING_NOT_FOUND = {
+    "conversation": "Check the conversation id{id}; conversations are only visible to the "
+    "app that created them",
+    "job": "Check the job id{id}; jobs are only visible to the app that submitted them",
+    "call": "Check the connection id{id}: it names a call only while the call lasts, so the "
+    "call has ended (stopped, hung up, or silent for 30 minutes) or the id is wrong",
+}
+_OTHER_NOT_FOUND = "Check the {thing} id{id}; a {thing} is only visible to the app that made it"
 
 
 @dataclass(frozen=True)
@@ -60,6 +105,7 @@ class Attempts:
         settings: the client's retry settings.
         method, url: what is sent (for messages and the log).
         idempotent: whether repeating the request is harmless.
+        sent: the JSON body sent, if any (a 404's hint names the id it carries).
         rewindable: whether the body can be sent again (a file that cannot seek cannot).
         invalidate: drops a token the service refused (the client's ``invalidate_token``).
     """
@@ -72,10 +118,13 @@ class Attempts:
         idempotent: bool,
         rewindable: bool,
         invalidate: Callable[[str], None],
+        *,
+        sent: Any = None,
     ) -> None:
         self._settings = settings
         self._method = method
         self._url = url
+        self._sent = sent
         self._idempotent = idempotent
         self._rewindable = rewindable
         self._invalidate = invalidate
@@ -112,7 +161,9 @@ class Attempts:
             return True, decode(content, status, self._method, self._url)
         delay = retry_delay(self._settings, self._retries, status, headers, self._idempotent)
         if delay is None or not self._rewindable:
-            raise status_error(status, reason, headers, content, self._method, self._url)
+            raise status_error(
+                status, reason, headers, content, self._method, self._url, sent=self._sent
+            )
         return False, self._retry(f"status {status}", delay)
 
     def failed(
@@ -262,8 +313,11 @@ def status_error(
     content: bytes,
     method: str,
     url: str,
+    *,
+    sent: Any = None,
 ) -> errors.APIStatusError:
-    """The typed error for a refusal (4xx, 5xx), with the service's message and request id."""
+    """The typed error for a refusal (4xx, 5xx), with the service's message and request id;
+    ``sent`` is the JSON body of the request, if any (for a 404's hint)."""
     text = content.decode("utf-8", "replace")
     try:
         body: Any = json.loads(text) if text else text
@@ -285,7 +339,48 @@ def status_error(
     }
     if error_class is errors.RateLimitError:
         return errors.RateLimitError(message, retry_after=retry_after_seconds(headers), **details)
+    if status == 404:
+        details["hint"] = not_found_hint(url, message, sent)
     return error_class(message, **details)
+
+
+def not_found_hint(url: str, message: str | None = None, sent: Any = None) -> str | None:
+    """What a 404 to ``url`` says to check, naming what was not found: the conversation, job,
+    call, bookmark, tracker or group.
+
+    The service's ``message`` says which when it names one ("The conversationId is ...",
+    "Bookmark not found"): an unknown conversation is reported as such even when the path goes
+    on to a bookmark. Otherwise the path says, by its last thing (``/v1/job/{id}``: that job).
+    The id is the one the path gives that thing, or the one in the JSON body ``sent`` (a call's
+    stop). None when neither names a thing.
+    """
+    ids: dict[str, str] = {}
+    if isinstance(sent, Mapping):
+        for member, carried in _BODY_IDS.items():
+            if isinstance(sent.get(member), str):
+                ids[carried] = sent[member]
+    path = urlsplit(url).path
+    segments = [unquote(segment) for segment in path.split("/") if segment]
+    last = "call" if path.endswith(_TELEPHONY_PATH) else None
+    for word, following in zip(segments, segments[1:]):
+        thing = _PATH_THINGS.get(word)
+        if thing and following not in _PATH_THINGS and following not in _NOT_IDS:
+            ids[thing], last = following, thing
+    named = _named_in(message)
+    thing = named or last
+    if thing is None:
+        return None
+    identifier = ids.get(thing)
+    template = _THING_NOT_FOUND.get(thing, _OTHER_NOT_FOUND)
+    return template.format(thing=thing, id=f" {identifier}" if identifier else "")
+
+
+def _named_in(message: str | None) -> str | None:
+    """The thing a 404's message says is missing, or None."""
+    match = _MESSAGE_THING.search(message or "")
+    if match is None:
+        return None
+    return _MESSAGE_THINGS.get((match.group(1) or match.group(2)).lower())
 
 
 def connection_error(
@@ -318,6 +413,7 @@ def connection_error(
             f"again, check whether it took effect: {_HOW_TO_CHECK}",
             method=method,
             url=redact_url(url),
+            may_have_acted=True,
         )
     if timed_out:
         return errors.APITimeoutError(

@@ -14,7 +14,12 @@ from symbl._protocol.options import query_value
 from symbl._protocol.request import Request
 
 from .auth import token_provider_for
-from .credentials import Credentials, resolve_base_url, resolve_credentials, websocket_base_url
+from .credentials import (
+    Credentials,
+    resolve_credentials,
+    resolve_credentials_and_base_url,
+    websocket_base_url,
+)
 from .policy import RetrySettings, check_positive
 
 #: The keyword settings of both clients (besides credentials and base_url).
@@ -39,10 +44,12 @@ class ClientSettings:
     """Settings and a token for one Symbl account.
 
     Args:
-        credentials: ``{'app_id': ..., 'app_secret': ...}``; found in the environment or a
-            symbl.conf when omitted (see the configuration docs for the order).
-        base_url: REST base URL; ``SYMBL_BASE_URL``, symbl.conf or ``https://api.symbl.ai``
-            when omitted. Websocket URLs are derived from it.
+        credentials: ``{'app_id': ..., 'app_secret': ...}``; found in the environment, a
+            symbl.conf, or the credentials given earlier in this process when omitted (see the
+            configuration docs for the order).
+        base_url: REST base URL; ``SYMBL_BASE_URL``, symbl.conf, the base URL remembered with
+            remembered credentials, or ``https://api.symbl.ai`` when omitted. Websocket URLs
+            are derived from it.
         timeout: seconds to wait for each response (read timeout).
         connect_timeout: seconds to wait for a TCP/TLS connection.
         max_retries: retries after the first attempt, for failures that are safe to retry.
@@ -107,8 +114,7 @@ class ClientSettings:
             )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.InvalidArgumentError("max_retries must be an int >= 0")
-        self.credentials: Credentials = resolve_credentials(credentials)
-        self.base_url: str = resolve_base_url(base_url)
+        self.credentials, self.base_url = resolve_credentials_and_base_url(credentials, base_url)
         self.websocket_url: str = websocket_base_url(self.base_url)
         self.timeout = timeout
         self.connect_timeout = connect_timeout

@@ -44,6 +44,8 @@ def serve(args: argparse.Namespace, prog: str = "python -m symbl.emulator") -> i
             log_requests=not args.quiet,
             token_lifetime=args.token_lifetime,
             max_media_bytes=args.max_media_bytes,
+            max_jobs_in_progress=args.max_jobs_in_progress,
+            max_live_streams=args.max_live_streams,
             allowed_media_hosts=args.allow_media_host,
         )
     except ValueError as exc:

@@ -15,6 +15,10 @@ from .stores.settings import DEFAULT_APP_ID, DEFAULT_APP_SECRET, DEFAULT_MAX_MED
 ADMIN_TOKEN_VARIABLE = "SYMBL_EMULATOR_ADMIN_TOKEN"
 
 
+#: The service's documented limits of a paid plan: jobs in progress, and live streams.
+PAID_PLAN_LIMIT = 50
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options to ``parser``."""
     parser.add_argument(
@@ -78,6 +82,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help=f"the largest media file accepted, uploaded or downloaded "
         f"(default {DEFAULT_MAX_MEDIA_BYTES}, 2 GiB)",
+    )
+    parser.add_argument(
+        "--max-jobs-in-progress",
+        type=_non_negative_int,
+        default=PAID_PLAN_LIMIT,
+        metavar="N",
+        help=f"async jobs an app may have in progress at once; more are refused with 429 "
+        f"(default {PAID_PLAN_LIMIT}, a paid plan's limit; 2 for a trial account; 0 for none)",
+    )
+    parser.add_argument(
+        "--max-live-streams",
+        type=_non_negative_int,
+        default=PAID_PLAN_LIMIT,
+        metavar="N",
+        help=f"streaming connections an app may have open at once; more are refused with 429 "
+        f"(default {PAID_PLAN_LIMIT}; 0 for none)",
     )
     parser.add_argument(
         "--json",

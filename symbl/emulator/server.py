@@ -303,6 +303,11 @@ class Emulator:
         """Allow another app id / secret pair to generate tokens."""
         self.call(self.state.tokens.add_app, app_id, app_secret)
 
+    def jobs_in_progress(self, app_id: str | None = None) -> tuple[int, int]:
+        """How many async jobs of ``app_id`` (default: the first app) have not ended, now and
+        at the most since the last reset."""
+        return self.call(self.state.jobs.in_progress, app_id or self.app_id)
+
     def revoke_tokens(self) -> int:
         """Invalidate every issued token (clients then get 401); returns how many were valid."""
         return self.call(self.state.tokens.revoke_all)
@@ -404,10 +409,13 @@ class Emulator:
 
     def stream_audio(self, connection_id: str) -> bytes:
         """The audio bytes the latest session on ``connection_id`` accepted, in order (up to
-        256 MiB; ``audio_bytes`` counts beyond).
+        256 MiB; ``audio_bytes`` counts beyond), when the emulator keeps streamed audio: the
+        ``keep_stream_audio`` setting (on in the ``symbl_emulator`` pytest fixture, off by
+        default, so that a long-running emulator holds no audio).
 
         Raises:
             KeyError: no such session.
+            ValueError: streamed audio is not kept.
         """
         return self.call(self.state.streams.audio, connection_id)
 

@@ -181,7 +181,7 @@ def test_old_client_quirks_are_tolerated(emu: Emulator, token: str, tmp_path: Pa
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"colour": "red"}, '"colour" is not allowed'),
+        ({"colour": "red", "confidenceThreshold": "0.2"}, "0.5 to 1.0"),
         ({"confidenceThreshold": "7"}, "0.5 to 1.0"),
         ({"detectEntities": "maybe"}, "True or False"),
         ({"trackers": "not json"}, "JSON text"),
@@ -201,6 +201,26 @@ def test_bad_options_are_400s(
     )
     assert answer.status_code == 400
     assert fragment in answer.json()["message"]
+
+
+def test_unknown_options_are_taken_as_given(emu: Emulator, token: str, tmp_path: Path) -> None:
+    """Options the emulator does not know pass (PROTOCOL.md §11.8), in the query of a file
+    upload and in the body of a text submission, beside known ones that are still checked."""
+    upload = call(
+        emu,
+        token,
+        "POST",
+        "/v1/process/audio",
+        data=make_wav(tmp_path / "a.wav").read_bytes(),
+        params={"colour": "red", "confidenceThreshold": "0.7"},
+        headers={"Content-Type": "audio/wav"},
+    )
+    assert upload.status_code == 201, upload.text
+    assert wait_for_job(emu, token, upload.json()["jobId"]) == "completed"
+    text = {"messages": MEETING["messages"], "colour": {"shade": "red"}, "detectPhrases": True}
+    submitted = call(emu, token, "POST", "/v1/process/text", json=text)
+    assert submitted.status_code == 201, submitted.text
+    assert wait_for_job(emu, token, submitted.json()["jobId"]) == "completed"
 
 
 def test_upload_checks(emu: Emulator, token: str, tmp_path: Path) -> None:
@@ -265,17 +285,31 @@ def test_conversation_resource_list_and_metadata(emu: Emulator, token: str) -> N
     assert resource["startTime"] == "2021-06-01T16:00:00.000Z"
     assert resource["endTime"] == "2021-06-01T16:00:33.000Z"
     assert {member["name"] for member in resource["members"]} == {"Natalia", "Mike"}
-    listed = call(emu, token, "GET", "/v1/conversations", params={"limit": 5}).json()[
-        "conversations"
-    ]
-    assert [item["id"] for item in listed] == [cid]
+    later = call(emu, token, "POST", "/v1/process/text", json={"messages": MEETING["messages"]})
+    wait_for_job(emu, token, later.json()["jobId"])
+    later_id = later.json()["conversationId"]
+
+    def listed(**query: Any) -> list[str]:
+        page = call(emu, token, "GET", "/v1/conversations", params={"limit": 5, **query})
+        assert page.status_code == 200, page.text
+        return [item["id"] for item in page.json()["conversations"]]
+
+    # Listings order by creation time (the emulator's startTime), oldest first by default.
+    assert listed() == [cid, later_id]
+    assert listed(order="desc") == [later_id, cid]
+    assert listed(order="asc", limit=1, offset=1) == [later_id]
     updated = call(
         emu, token, "PUT", f"/v1/conversations/{cid}", json={"metadata": {"agentId": "jd"}}
     )
     assert updated.json() == {"id": cid, "metadata": {"agentId": "jd"}}
-    assert (
-        call(emu, token, "PUT", f"/v1/conversations/{cid}", json={"name": "x"}).status_code == 400
-    )
+    renamed = call(emu, token, "PUT", f"/v1/conversations/{cid}", json={"name": "Renamed"})
+    assert renamed.json() == {"id": cid, "name": "Renamed", "metadata": {"agentId": "jd"}}
+    resource = call(emu, token, "GET", f"/v1/conversations/{cid}").json()
+    assert (resource["name"], resource["metadata"]) == ("Renamed", {"agentId": "jd"})
+    for refused in ({"type": "x"}, {"metadata": {"agentId": 5}}, {"name": ""}, {}):
+        answer = call(emu, token, "PUT", f"/v1/conversations/{cid}", json=refused)
+        assert answer.status_code == 400, refused
+    assert call(emu, token, "GET", f"/v1/conversations/{cid}").json()["name"] == "Renamed"
 
 
 def test_summary_is_404_while_processing(emu: Emulator, token: str) -> None:

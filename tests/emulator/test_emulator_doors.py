@@ -195,6 +195,14 @@ BAD_QUERIES = [
 ]
 
 
+def created_id(emu: Emulator, token: str, path: str, body: dict[str, Any], key: str = "") -> str:
+    """The id of what a POST to ``path`` created (found under ``key`` of the answer, if any)."""
+    answer = requests.post(emu.base_url + path, json=body, headers={"x-api-key": token}, timeout=5)
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    return str((made[key] if key else made)["id"])
+
+
 def concrete_routes(emu: Emulator, token: str) -> list[tuple[str, str]]:
     """Every route of the emulator (from its routing table), with real ids filled in."""
     conversation_id = text_conversation(emu, token)
@@ -206,6 +214,32 @@ def concrete_routes(emu: Emulator, token: str) -> list[tuple[str, str]]:
         "connection_id": start_call(emu, token),
         "media": "audio",
         "member_id": next(iter(members)),
+        "group_id": created_id(
+            emu,
+            token,
+            "/v1/manage/group",
+            {"name": "Calls by John", "criteria": "conversation.metadata.agentId==john"},
+            "group",
+        ),
+        "bookmark_id": created_id(
+            emu,
+            token,
+            f"/v1/conversations/{conversation_id}/bookmarks",
+            {
+                "label": "Pricing",
+                "description": "The price",
+                "user": {"name": "John", "userId": "john@example.com"},
+                "beginTimeOffset": 0,
+                "duration": 1,
+            },
+        ),
+        "tracker_id": created_id(
+            emu,
+            token,
+            "/v1/manage/tracker",
+            {"name": "Promotion", "vocabulary": ["discount"]},
+            "tracker",
+        ),
     }
     app = create_app(emu.state, None)
     routes = []
@@ -215,15 +249,15 @@ def concrete_routes(emu: Emulator, token: str) -> list[tuple[str, str]]:
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: values[m.group(1)], pattern)
         if route.method != "HEAD":
             routes.append((route.method, path))
-    # The service's routes first, the admin API's after; what forgets or ends things last.
-    return sorted(
-        set(routes),
-        key=lambda route: (
-            route[1].startswith("/_emulator/"),
-            route[0] == "DELETE" or route[1].endswith(("/reset", ":revoke", ":hangup")),
-            route,
-        ),
-    )
+
+    # The service's routes first, the admin API's after; what forgets or ends things last,
+    # the deepest first (a bookmark before its conversation).
+    def order(route: tuple[str, str]) -> tuple[bool, bool, int, tuple[str, str]]:
+        method, path = route
+        ends = method == "DELETE" or path.endswith(("/reset", ":revoke", ":hangup"))
+        return path.startswith("/_emulator/"), ends, -path.count("/") if ends else 0, route
+
+    return sorted(set(routes), key=order)
 
 
 def request_everywhere(emu: Emulator, token: str, **options: Any) -> list[str]:
@@ -483,7 +517,7 @@ def test_tokens_and_secrets_are_fingerprinted_wherever_they_were_sent(
 
 
 def test_the_request_log_is_bounded() -> None:
-    log = RequestLog(limit=3, body_budget=10)
+    log = RequestLog(limit=lambda: 3, body_budget=10)
     entries = [RecordedRequest("GET", f"/{n}", "", [], {}) for n in range(5)]
     for entry in entries:
         log.append(entry)

@@ -357,9 +357,10 @@ def test_both_paths_and_subscribers_share_one_session(
     for ws in (first, second, listener):
         frames, code = until_close(ws)
         assert (kind(frames[-1]), code) == ("message/conversation_completed", 1000)
-    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        connect(emu, "/v1/subscribe/s8", token, sockets)
-    assert refused.value.status_code == 404
+    # A listener of an id with no live stream waits for one (PROTOCOL.md §11.7), then is closed.
+    emu.configure(listener_wait_seconds=0.2)
+    late = connect(emu, "/v1/subscribe/s8", token, sockets)
+    assert until_close(late) == ([], 1000)
 
 
 def test_errors_keep_the_socket_open(emu: Emulator, token: str, sockets: list[WebSocket]) -> None:
@@ -390,7 +391,9 @@ def test_errors_keep_the_socket_open(emu: Emulator, token: str, sockets: list[We
         {"config": {"speechRecognition": {"sampleRateHertz": "16000"}}},
         {"speaker": "Jane"},
         {"trackers": [{"name": "Pricing"}]},
-        {"insight_types": ["question"]},
+        # A field it does not know passes; a known one beside it is still checked.
+        {"insight_types": ["question"], "customVocabulary": "pricing"},
+        {"noConnectionTimeout": -1},
     ],
 )
 def test_invalid_start_request_is_an_error_and_close_1008(
@@ -403,6 +406,29 @@ def test_invalid_start_request_is_an_error_and_close_1008(
     assert code == 1008
     assert emu.streams()[0]["state"] == "rejected"
     assert emu.state.conversations.all() == []
+
+
+def test_unknown_start_request_fields_are_accepted_as_given(
+    emu: Emulator, token: str, sockets: list[WebSocket]
+) -> None:
+    """PROTOCOL.md §11.8 "Pass-through": fields it does not know, at the top, in ``config`` and
+    in ``config.redaction``, start the stream like any other."""
+    unknown = {
+        "insight_types": ["question"],
+        "config": {
+            "speechRecognition": {"sampleRateHertz": RATE},
+            "colour": "red",
+            "redaction": {"identifyContent": True, "maskStyle": "stars"},
+        },
+    }
+    ws = connect(emu, "/v1/streaming/s10b", token, sockets)
+    start(ws, **unknown)
+    assert until_pong(ws) == []
+    stream = stream_of(emu, "s10b")
+    assert (stream["state"], stream["start_request"]) == (
+        "listening",
+        {"type": "start_request", **unknown},
+    )
 
 
 def test_the_old_clients_start_request_and_mic_frames(

@@ -5,10 +5,12 @@ These are the per-sentence pieces: :mod:`.reports` assembles them into everythin
 Conversation API returns about a finished conversation, and the live connections use them
 sentence by sentence: :func:`time_sentences`,
 :func:`message_json`, :func:`classify`, :func:`match_trackers`, :func:`tracker_results` and
-:func:`topics_for`, plus the streaming shapes :func:`stream_message_json`,
+:func:`topic_items` (over running :class:`.topics.TopicCounts`, so that a line costs the same
+however long the session), plus the streaming shapes :func:`stream_message_json`,
 :meth:`Insight.to_stream_json` and :func:`stream_topic_json`. The English rules themselves live
 in :mod:`.language`. Same input, same output: ids come from an :class:`IdFactory` seeded with
-the conversation id, and "now" is :attr:`Options.reference_time`.
+the conversation id, and "now" is :attr:`Options.reference_time`. Nothing here keeps state
+between calls but caches of pure functions, so a conversation can be analysed in any thread.
 
 Example:
     >>> found = classify("Can you call me?", Speaker("m-1", "Ann"), [], Options())
@@ -18,21 +20,22 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from . import language
+from .topics import TopicCounts, excluded_words
 
 JSON = dict[str, Any]
 
 _DEFAULT_REFERENCE = datetime(2021, 1, 1, tzinfo=timezone.utc)
-_MAX_TOPICS = 10
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Speaker:
     user_id: str = ""
     email: str = ""
 
-    @property
+    @functools.cached_property
     def first_name(self) -> str:
         """The first word of the name ("" when there is no name)."""
         return self.name.split()[0] if self.name.strip() else ""
@@ -177,11 +180,13 @@ def word_timings(text: str, start: float, end: float, reference_time: datetime) 
     """The §4.4 ``words`` of a sentence: its whitespace-separated words, spread evenly."""
     words = text.split()
     step = (end - start) / len(words) if words else 0.0
+    # A word ends where the next one starts: each boundary is formatted once.
+    bounds = [iso_time(reference_time, start + i * step) for i in range(len(words) + 1)]
     return [
         {
             "word": word,
-            "startTime": iso_time(reference_time, start + i * step),
-            "endTime": iso_time(reference_time, start + (i + 1) * step),
+            "startTime": bounds[i],
+            "endTime": bounds[i + 1],
             "timeOffset": round(start + i * step, 2),
             "duration": round(step, 2),
         }
@@ -200,8 +205,24 @@ def _sentiment(score: float) -> JSON:
 
 def iso_time(reference_time: datetime, offset: float) -> str:
     """``reference_time + offset`` seconds as ISO-8601 UTC with milliseconds and ``Z``."""
-    moment = _utc(reference_time) + timedelta(milliseconds=round(offset * 1000))
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    micros = _epoch_micros(reference_time) + round(offset * 1000) * 1000
+    seconds, micros = divmod(micros, 1_000_000)
+    return f"{_second_text(seconds)}.{micros // 1000:03d}Z"
+
+
+# Every word of every message has two times, and they fall in few seconds and fewer reference
+# times: formatting each second once is most of the work saved.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@functools.lru_cache(maxsize=16)
+def _epoch_micros(reference_time: datetime) -> int:
+    return (_utc(reference_time) - _EPOCH) // timedelta(microseconds=1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_text(seconds: int) -> str:
+    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def speaker_json(speaker: Speaker) -> JSON:
@@ -460,29 +481,33 @@ def topics_for(
     plan", "enterprise plan") get ``parentRefs`` to it when it is shared or is a topic itself.
     Ids are :meth:`IdFactory.stable` ids of the topic text.
     """
-    excluded = {language.fold(part) for m in members for part in m.name.split()}
-    excluded |= {language.fold(name) for name in language.COMMON_FIRST_NAMES}
-    mentions: dict[str, list[int]] = {}
-    for index, message in enumerate(messages):
-        for phrase in language.noun_phrases(message["text"], excluded):
-            mentions.setdefault(phrase, []).append(index)
-    span = max(1, len(messages) - 1)
-    weight = {p: len(at) * (1 + (at[-1] - at[0]) / span) for p, at in mentions.items()}
-    ranked = sorted(mentions, key=lambda p: (-weight[p], mentions[p][0], p))[:_MAX_TOPICS]
+    counts = TopicCounts(excluded_words(member.name for member in members))
+    for message in messages:
+        counts.add(message["id"], message["text"])
+    return topic_items(counts, ids)
+
+
+def topic_items(counts: TopicCounts, ids: IdFactory, known: Collection[str] = ()) -> list[JSON]:
+    """The top ten topics of the messages ``counts`` has seen, as in :func:`topics_for`, but
+    for those whose id is in ``known`` (a live conversation sends each topic once)."""
+    ranked = counts.ranked()
     heads = Counter(phrase.split()[-1] for phrase in ranked)
     topics = []
     for phrase in ranked:
-        indexes = list(dict.fromkeys(mentions[phrase]))
-        polarity = sum(language.polarity(messages[i]["text"]) for i in indexes) / len(indexes)
+        topic_id = ids.stable("topic:" + phrase)
+        if topic_id in known:
+            continue
+        indexes = counts.mentions(phrase)
+        polarity = sum(counts.polarity(i) for i in indexes) / len(indexes)
         head = phrase.split()[-1]
         shared = head != phrase and (heads[head] > 1 or head in ranked)
         topics.append(
             {
-                "id": ids.stable("topic:" + phrase),
+                "id": topic_id,
                 "text": phrase,
                 "type": "topic",
-                "score": round(weight[phrase] / weight[ranked[0]], 4),
-                "messageIds": [messages[i]["id"] for i in indexes],
+                "score": round(counts.weight(phrase) / counts.weight(ranked[0]), 4),
+                "messageIds": [counts.message_ids[i] for i in indexes],
                 "sentiment": _sentiment(round(polarity, 3)),
                 "parentRefs": [{"type": "topic", "text": head}] if shared else [],
             }
@@ -518,9 +543,12 @@ def entities_for(
     custom entity's text, ignoring case; value as given, else the text). A number inside a
     date or an amount is not a number of its own, nor is a lone "one".
     """
+    full_names = {m.first_name: m.name for m in members if m.first_name}
+    full_names.update({m.name: m.name for m in members if m.name})
+    names = (*full_names, *language.COMMON_FIRST_NAMES)
     grouped: dict[tuple[str, str, str], JSON] = {}
     for message in messages:
-        for mention, custom_type in _entity_mentions(message["text"], members, options):
+        for mention, custom_type in _entity_mentions(message["text"], full_names, names, options):
             key = (mention.type, custom_type, mention.value)
             entity = grouped.get(key)
             if entity is None:
@@ -536,8 +564,10 @@ def entities_for(
 
 
 def _entity_mentions(
-    text: str, members: Sequence[Speaker], options: Options
+    text: str, full_names: dict[str, str], names: tuple[str, ...], options: Options
 ) -> list[tuple[language.Mention, str]]:
+    """What :func:`entities_for` finds in one text; ``names`` are the people's names to look
+    for, ``full_names`` the full name of each member's names."""
     spans = [
         *language.find_emails(text),
         *language.find_money(text),
@@ -549,15 +579,13 @@ def _entity_mentions(
         if number.text.lower() != "one"  # far more often a pronoun than a number
         and not any(_overlap(number, other) for other in spans)
     ]
-    full_names = {m.first_name: m.name for m in members if m.first_name}
-    full_names.update({m.name: m.name for m in members if m.name})
-    names = language.find_names(text, [*full_names, *language.COMMON_FIRST_NAMES])
-    names += [
+    people = language.find_names(text, names)
+    people += [
         (titled, at)
         for titled, at in language.find_titled_names(text)
-        if not any(at <= other < at + len(titled) for _, other in names)
+        if not any(at <= other < at + len(titled) for _, other in people)
     ]
-    spans += [language.Mention("person", n, at, full_names.get(n, n)) for n, at in names]
+    spans += [language.Mention("person", n, at, full_names.get(n, n)) for n, at in people]
     found = [(mention, "") for mention in sorted(spans, key=lambda m: m.offset)]
     lowered = language.fold(text)
     for custom in options.custom_entities:
@@ -600,6 +628,8 @@ def match_trackers(
     if all its content words occur in the sentence in order (as lemmas), it matches fuzzily
     with offset -1.
     """
+    if not trackers:
+        return []
     hits = []
     lowered = language.fold(sentence)
     for tracker in trackers:
@@ -637,11 +667,14 @@ def tracker_results(
             them under ``insightRefs``.
         ids: tracker ids are :meth:`IdFactory.stable` ids of the name.
     """
+    grouped: dict[tuple[str, str], list[TrackerHit]] = {}
+    for hit in hits:
+        grouped.setdefault((hit.tracker, hit.phrase), []).append(hit)
     results = []
     for tracker in trackers:
         matches = []
         for phrase in dict.fromkeys(tracker.get("vocabulary", [])):
-            found = [h for h in hits if h.tracker == tracker["name"] and h.phrase == phrase]
+            found = grouped.get((tracker["name"], phrase), [])
             if not found:
                 continue
             matches.append(

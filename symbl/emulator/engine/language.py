@@ -189,11 +189,15 @@ _BOUNDARY = re.compile(r"[.?!]+[\"')\]]*(?=\s|$)")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)*(?:-[A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
 _CONTENT = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _LEMMA_EXCEPTIONS = _words("sales news series species means goods thanks headquarters")
+_TOPIC_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and straighten apostrophes, keeping every character's offset."""
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text.replace("\u2019", "'"))
+    straight = text.replace("\u2019", "'")
+    if straight.isascii():  # the common case, where lower-casing never changes a length
+        return straight.lower()
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in straight)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -240,17 +244,19 @@ def noun_phrases(sentence: str, exclude: Iterable[str] = ()) -> list[str]:
         sentence: one sentence.
         exclude: extra lower-case words that are never topics (e.g. the members' names).
     """
-    excluded = set(exclude)
+    excluded = exclude if isinstance(exclude, frozenset) else frozenset(exclude)
     phrases: list[str] = []
     run: list[str] = []
     previous = ""
-    plain = _ADDRESS.sub(" , ", sentence.replace("\u2019", "'"))
-    for index, match in enumerate(_TOKEN.finditer(plain)):
-        word = match.group().lower().removesuffix("'s")
+    plain = sentence.replace("\u2019", "'")
+    if "@" in plain or "http" in plain or "www." in plain:  # what every address holds
+        plain = _ADDRESS.sub(" , ", plain)
+    for index, token in enumerate(_TOKEN.findall(plain)):
+        word = token.lower().removesuffix("'s")
         cued = previous in _VERB_CUES or previous.endswith("'ll")
         as_verb = cued or (index == 0 and word in ACTION_VERBS) or previous in _TITLES
         if (
-            re.fullmatch(r"[a-z]+(?:-[a-z]+)*", word)
+            _TOPIC_WORD.fullmatch(word)
             and len(word) >= 3
             and not word.endswith("ly")
             and word not in _NOT_TOPIC
@@ -279,11 +285,23 @@ def _phrase(run: list[str]) -> str:
 
 def fuzzy_contains(sentence: str, phrase: str) -> bool:
     """Whether every content word of ``phrase`` occurs in ``sentence``, in order (as lemmas)."""
-    wanted = [lemma(w) for w in _CONTENT.findall(fold(phrase)) if w not in STOPWORDS]
+    wanted = _content_lemmas(phrase)
     if not wanted:
         return False
-    remaining = iter(lemma(w) for w in _CONTENT.findall(fold(sentence)))
+    remaining = iter(_lemmas(sentence))
     return all(word in remaining for word in wanted)
+
+
+# A sentence is tested against every phrase of every tracker in turn, and the phrases are the
+# same for the whole conversation: both sides are worth keeping for a while.
+@functools.lru_cache(maxsize=1024)
+def _content_lemmas(phrase: str) -> tuple[str, ...]:
+    return tuple(lemma(w) for w in _CONTENT.findall(fold(phrase)) if w not in STOPWORDS)
+
+
+@functools.lru_cache(maxsize=16)
+def _lemmas(sentence: str) -> tuple[str, ...]:
+    return tuple(lemma(w) for w in _CONTENT.findall(fold(sentence)))
 
 
 def polarity(sentence: str) -> float:
@@ -372,6 +390,24 @@ EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _ADDRESS = re.compile(rf"{EMAIL.pattern}|\bhttps?://\S+|\bwww\.\S+")
 
 
+# Most sentences hold no date, amount or number. Before running those long patterns, a look for
+# what each of their matches must contain (lower-cased) saves most of the time. Only for ASCII
+# text: ignoring case, a pattern's "s" also matches "\u017f", and "k" the Kelvin sign.
+def _clues(*clues: str) -> re.Pattern[str]:
+    return re.compile("[0-9]|" + "|".join(map(re.escape, clues)))
+
+
+_DATE_CLUES = _clues("day", "tonight", "tomorrow", "eod", "end", "week", "month")
+_MONEY_CLUES = _clues("$", "dollar", "buck", "usd", "eur", "pound", "gbp")
+_NUMBER_CLUES = _clues(*_NUMBER_VALUES, *_SCALES)
+
+
+def _may_hold(text: str, clues: re.Pattern[str]) -> bool:
+    """False when no match of a pattern that needs a digit or one of ``clues`` can be in
+    ``text``."""
+    return not text.isascii() or clues.search(text.lower()) is not None
+
+
 def find_dates(sentence: str, today: date) -> list[Mention]:
     """Dates in a sentence, resolved relative to ``today``.
 
@@ -379,8 +415,13 @@ def find_dates(sentence: str, today: date) -> list[Mention]:
     coming Friday, "next week" next Monday, and a month and day without a year the next such
     day on or after today.
     """
+    return list(_dates(sentence, today))
+
+
+@functools.lru_cache(maxsize=64)  # an action item's sentence is searched for its due date too
+def _dates(sentence: str, today: date) -> tuple[Mention, ...]:
     found = []
-    for match in _DATE.finditer(sentence):
+    for match in _DATE.finditer(sentence) if _may_hold(sentence, _DATE_CLUES) else ():
         day = _resolve(match, today)
         if day is not None:
             core = match.group("core")
@@ -389,7 +430,7 @@ def find_dates(sentence: str, today: date) -> list[Mention]:
                     "date", core, match.start("core"), day.isoformat(), match.group(), match.start()
                 )
             )
-    return found
+    return tuple(found)
 
 
 def _resolve(match: re.Match[str], today: date) -> date | None:
@@ -430,7 +471,7 @@ def find_money(sentence: str) -> list[Mention]:
     """Amounts of money. The value is ``"<amount> <ISO 4217 code>"``: ``"$69.99"`` gives
     ``"69.99 USD"``, ``"twenty dollars"`` gives ``"20 USD"``, ``"€5k"`` gives ``"5000 EUR"``."""
     found = []
-    for match in _MONEY.finditer(sentence):
+    for match in _MONEY.finditer(sentence) if _may_hold(sentence, _MONEY_CLUES) else ():
         unit = (match.group("symbol") or match.group("word")).lower()
         currency = _CURRENCY[unit.rstrip("s") if len(unit) > 3 else unit]
         amount = _amount(
@@ -443,6 +484,8 @@ def find_money(sentence: str) -> list[Mention]:
 
 def find_numbers(sentence: str) -> list[Mention]:
     """Numbers in digits or words ("3", "1,200", "two hundred"); the value is in digits."""
+    if not _may_hold(sentence, _NUMBER_CLUES):
+        return []
     return [
         Mention("number", match.group(), match.start(), _amount(match.group(), ""))
         for match in _NUMBER.finditer(sentence)
@@ -451,6 +494,8 @@ def find_numbers(sentence: str) -> list[Mention]:
 
 def find_emails(sentence: str) -> list[Mention]:
     """E-mail addresses."""
+    if "@" not in sentence:
+        return []
     return [Mention("email", m.group(), m.start(), m.group()) for m in EMAIL.finditer(sentence)]
 
 
@@ -460,11 +505,45 @@ def find_names(sentence: str, names: Iterable[str]) -> list[tuple[str, int]]:
     Matching is case-sensitive so that a member called "Will" is not found in "I will".
     """
     found: list[tuple[str, int]] = []
-    for name in sorted({n for n in names if n.strip()}, key=len, reverse=True):
-        for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", sentence):
+    for name in _name_index(tuple(names)).present(sentence):
+        for match in _name_pattern(name).finditer(sentence):
             if not any(o < match.end() and match.start() < o + len(n) for n, o in found):
                 found.append((name, match.start()))
     return sorted(found, key=lambda item: item[1])
+
+
+_WORD_RUN = re.compile(r"\w+")
+
+
+class _NameIndex:
+    """A list of names, longest first, that tells cheaply which of them a sentence holds.
+
+    A name made of word characters only occurs as a whole word exactly when it is one of the
+    sentence's runs of word characters, so one set intersection finds those; any other name
+    ("Mike Jones") has to occur as a substring first.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        ordered = sorted({n for n in names if n.strip()}, key=len, reverse=True)
+        self._rank = {name: rank for rank, name in enumerate(ordered)}
+        self._words = frozenset(n for n in ordered if _WORD_RUN.fullmatch(n))
+        self._others = [n for n in ordered if n not in self._words]
+
+    def present(self, sentence: str) -> list[str]:
+        """The names that may occur in ``sentence`` as whole words, longest first."""
+        words = self._words.intersection(_WORD_RUN.findall(sentence))
+        found = words.union(name for name in self._others if name in sentence)
+        return sorted(found, key=self._rank.__getitem__)
+
+
+@functools.lru_cache(maxsize=64)
+def _name_index(names: tuple[str, ...]) -> _NameIndex:
+    return _NameIndex(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
 
 
 _TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?")
@@ -666,8 +745,14 @@ def _imperative(match: re.Match[str] | None) -> _Found | None:
 
 
 def _abbreviation(text: str, boundary: re.Match[str]) -> bool:
-    words = text[: boundary.end()].split()
-    return boundary.group() == "." and bool(words) and words[-1] in _ABBREVIATIONS
+    """Whether a "." ends an abbreviation: the word it ends, looked up without splitting the
+    whole text before it (that made long texts quadratic)."""
+    if boundary.group() != ".":
+        return False
+    end = start = boundary.end()
+    while start and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end] in _ABBREVIATIONS
 
 
 def is_follow_up(sentence: str) -> bool:

@@ -14,8 +14,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from . import language
 from .insights import (
@@ -38,14 +39,42 @@ from .insights import (
     word_timings,
 )
 
+_Value = TypeVar("_Value")
+
+
+class PerMessage(Mapping[str, _Value], Generic[_Value]):
+    """Values derived from each message, by message id, computed whenever they are read and
+    never stored: few readers ask for them, and then for all of them at once.
+
+    Args:
+        compute: makes a message's value from its arguments.
+        arguments: the arguments of each message, by message id.
+    """
+
+    def __init__(
+        self, compute: Callable[..., _Value], arguments: dict[str, tuple[Any, ...]]
+    ) -> None:
+        self._compute = compute
+        self._arguments = arguments
+
+    def __getitem__(self, message_id: str) -> _Value:
+        return self._compute(*self._arguments[message_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arguments)
+
+    def __len__(self) -> int:
+        return len(self._arguments)
+
 
 @dataclass
 class Analysis:
     """Everything the Conversation API returns about one conversation (PROTOCOL.md §4).
 
     Messages carry neither ``words`` nor ``sentiment``: those are in :attr:`words` and
-    :attr:`sentiments` by message id, for ``verbose=true`` and ``sentiment=true``. Topics always
-    carry ``sentiment`` and ``parentRefs``; the HTTP layer strips them unless asked.
+    :attr:`sentiments` by message id, for ``verbose=true`` and ``sentiment=true``, computed
+    when read. Topics always carry ``sentiment`` and ``parentRefs``; the HTTP layer strips them
+    unless asked.
     """
 
     messages: list[JSON]
@@ -58,8 +87,8 @@ class Analysis:
     members: list[JSON]
     analytics: JSON
     summary: list[JSON]
-    words: dict[str, list[JSON]]
-    sentiments: dict[str, JSON]
+    words: Mapping[str, list[JSON]]
+    sentiments: Mapping[str, JSON]
 
 
 def analyse(
@@ -89,8 +118,7 @@ def analyse(
     found: dict[str, list[JSON]] = {"question": [], "action_item": [], "follow_up": []}
     insight_refs: dict[str, list[JSON]] = {}
     hits: list[TrackerHit] = []
-    words: dict[str, list[JSON]] = {}
-    sentiments: dict[str, JSON] = {}
+    timed: dict[str, tuple[Any, ...]] = {}
     for utterance in ordered:
         for text, start, end in time_sentences(utterance):
             message_id = ids.numeric()
@@ -106,8 +134,7 @@ def analyse(
                     speakers,
                 )
             )
-            words[message_id] = word_timings(text, start, end, options.reference_time)
-            sentiments[message_id] = sentiment_json(text)
+            timed[message_id] = (text, start, end, options.reference_time)
             for insight in classify(text, utterance.speaker, speakers, options):
                 item = insight.to_json(ids.numeric(), [message_id])
                 found[insight.type].append(item)
@@ -125,8 +152,8 @@ def analyse(
         members=[member_json(speaker) for speaker in speakers],
         analytics=analytics_for(ordered, duration, speech_segments),
         summary=_summary(messages, topics, speakers, found, ids),
-        words=words,
-        sentiments=sentiments,
+        words=PerMessage(word_timings, timed),
+        sentiments=PerMessage(sentiment_json, {key: args[:1] for key, args in timed.items()}),
     )
 
 
@@ -172,13 +199,15 @@ def analytics_for(
         {"type": "total_talk_time", **speaking},
         {"type": "total_overlap", **overlap},
     ]
+    spoken: dict[str, int] = dict.fromkeys(speakers, 0)
+    for u in utterances:
+        spoken[u.speaker.id] += len(u.text.split())
     members = []
     for key, speaker in speakers.items():
         seconds = _length(own[key])
         listening, talking = _shares(seconds, heard)
-        spoken = sum(len(u.text.split()) for u in utterances if u.speaker.id == key)
         member = speaker_json(speaker)
-        member["pace"] = {"wpm": round(spoken * 60 / seconds) if seconds else 0}
+        member["pace"] = {"wpm": round(spoken[key] * 60 / seconds) if seconds else 0}
         member["talkTime"] = {"percentage": talking["percent"], "seconds": talking["seconds"]}
         member["listenTime"] = {"percentage": listening["percent"], "seconds": listening["seconds"]}
         member["overlap"] = _member_overlap(key, own, speakers)
@@ -225,7 +254,19 @@ def _union(spans: Iterable[tuple[float, float]]) -> Intervals:
 
 
 def _intersection(a: Intervals, b: Intervals) -> Intervals:
-    return [(max(s, t), min(e, f)) for s, e in a for t, f in b if max(s, t) < min(e, f)]
+    """Where two merged (sorted, disjoint) interval lists overlap, in order: one sweep over
+    both."""
+    common: Intervals = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        (s, e), (t, f) = a[i], b[j]
+        if max(s, t) < min(e, f):
+            common.append((max(s, t), min(e, f)))
+        if e < f:
+            i += 1
+        else:
+            j += 1
+    return common
 
 
 def _overlaps(per_speaker: list[Intervals]) -> Intervals:
@@ -264,9 +305,10 @@ def _summary(
         items = [(f"{_and(names)} discussed {_and(texts)}.", refs)]
     else:
         items = [(messages[0]["text"], [messages[0]["id"]])]
+    position = {message["id"]: index for index, message in enumerate(messages)}
     for chosen in (found["action_item"] + found["follow_up"], found["question"][:3]):
         if chosen:
-            ordered = sorted(chosen, key=lambda item: _position(messages, item["messageIds"][0]))
+            ordered = sorted(chosen, key=lambda item: position[item["messageIds"][0]])
             refs = [i for item in ordered for i in item["messageIds"]]
             items.append((" ".join(item["text"] for item in ordered), refs))
     return [
@@ -277,10 +319,6 @@ def _summary(
 
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _position(messages: list[JSON], message_id: str) -> int:
-    return next(i for i, message in enumerate(messages) if message["id"] == message_id)
 
 
 def formatted_transcript(

@@ -245,6 +245,8 @@ async def stream_audio(request: web.Request) -> web.Response:
         audio = state_of(request).streams.audio(request.match_info["connection_id"])
     except KeyError:
         raise ApiError(404, "No streaming session has this connection id.") from None
+    except ValueError as exc:  # audio is not kept
+        raise ApiError(409, str(exc)) from None
     return web.Response(body=audio, content_type="application/octet-stream")
 
 

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
 from symbl._protocol import conversations as wire
+from symbl._protocol import listing
+from symbl._protocol.options import boolean, is_boolean
 from symbl.emulator.engine import insights, reports
 from symbl.emulator.engine.callscore import call_score
 from symbl.emulator.stores.conversations import ConversationNotFoundError, StoredConversation
 from symbl.emulator.stores.live import summary_url
 
-from .common import ApiError, app_id_of, json_response, protocol_errors_as_400, read_json, state_of
+from .common import (
+    ApiError,
+    app_id_of,
+    json_response,
+    parse_json,
+    protocol_errors_as_400,
+    read_json,
+    state_of,
+)
 from .jobs import CONVERSATION_NOT_FOUND
 
 routes = web.RouteTableDef()
+
+# Where each Summary UI lives: the Trackers and Analytics UI (audio-summary) has its own host.
+SUMMARY_UI_HOST = "//meetinginsights.symbl.ai/"
+AUDIO_SUMMARY_UI_HOST = "//meetinginsights-experience.symbl.ai/"
 
 BASE = wire.CONVERSATIONS_PATH
 ONE = wire.CONVERSATION_PATH
@@ -39,36 +55,28 @@ def _conversation(request: web.Request) -> StoredConversation:
 
 
 def _flags(request: web.Request, reading: str) -> dict[str, bool]:
-    """The boolean query flags of a reading (PROTOCOL.md §4.1); anything else is a 400."""
-    query = {
-        name: value
-        for name, value in request.query.items()
-        if not (reading == "topics" and name == wire.TOPIC_VOCABULARY)
+    """The documented boolean query flags of a reading (PROTOCOL.md §4.1): a value that is not
+    boolean is a 400. Other flags, and ``customTopicVocabulary``'s undocumented values, are
+    accepted as they come (the service adds options over time)."""
+    given = {
+        name: request.query[name] for name in wire.FLAGS.get(reading, ()) if name in request.query
     }
     with protocol_errors_as_400():
-        return {name: wire.check_flag(reading, name, value) for name, value in query.items()}
+        return {
+            name: boolean(name, value)
+            for name, value in given.items()
+            if name != wire.TOPIC_VOCABULARY or is_boolean(value)
+        }
 
 
 @routes.get(BASE)
 async def list_conversations(request: web.Request) -> web.Response:
-    """The app's conversations, newest first by default."""
-    query = request.query
-    try:
-        limit = int(query.get("limit", "20"))
-        offset = int(query.get("offset", "0"))
-    except ValueError:
-        raise ApiError(400, '"limit" and "offset" must be whole numbers') from None
-    if not 0 <= limit <= 65536 or offset < 0:
-        raise ApiError(400, '"limit" must be 0 to 65536 and "offset" at least 0')
-    order = query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiError(400, '"order" must be asc or desc')
-    found = sorted(
-        state_of(request).conversations.of_app(app_id_of(request)),
-        key=lambda item: item.start_time,
-        reverse=order == "desc",
-    )
-    return json_response({"conversations": [c.to_json() for c in found[offset : offset + limit]]})
+    """One page of the app's conversations (PROTOCOL.md §11.1)."""
+    now = datetime.now(timezone.utc)
+    with protocol_errors_as_400():
+        query = listing.parse_list_query(request.query, now)
+    found = state_of(request).conversations.listing(app_id_of(request), query, now)
+    return json_response({"conversations": [item.to_json() for item in found]})
 
 
 @routes.get(ONE)
@@ -79,17 +87,17 @@ async def get_conversation(request: web.Request) -> web.Response:
 
 @routes.put(ONE)
 async def update_conversation(request: web.Request) -> web.Response:
-    """Replace the conversation's metadata (the only mutable field)."""
+    """Replace the conversation's metadata and/or set its name (PROTOCOL.md §11.2)."""
     conversation = _conversation(request)
-    body = await read_json(request)
-    if (
-        not isinstance(body, dict)
-        or set(body) != {"metadata"}
-        or not isinstance(body["metadata"], dict)
-    ):
-        raise ApiError(400, 'The body must be {"metadata": {...}}; only metadata can be changed.')
-    conversation.metadata = body["metadata"]
-    return json_response({"id": conversation.id, "metadata": conversation.metadata})
+    with protocol_errors_as_400():
+        update = wire.check_conversation_update(await read_json(request))
+    answer: dict[str, Any] = {"id": conversation.id}
+    if "metadata" in update:
+        conversation.metadata = update["metadata"]
+    if "name" in update:
+        conversation.name = answer["name"] = update["name"]
+    answer["metadata"] = conversation.metadata
+    return json_response(answer)
 
 
 @routes.delete(ONE)
@@ -104,7 +112,7 @@ async def delete_conversation(request: web.Request) -> web.Response:
 async def get_messages(request: web.Request) -> web.Response:
     """Messages, with word timings (verbose) and sentiment on request."""
     flags = _flags(request, "messages")
-    analysis = _conversation(request).analysis()
+    analysis = await _conversation(request).analysed()
     messages = []
     for message in analysis.messages:
         item = dict(message)
@@ -119,11 +127,15 @@ async def get_messages(request: web.Request) -> web.Response:
 @routes.get(ONE + "/topics")
 async def get_topics(request: web.Request) -> web.Response:
     """Topics; sentiment and parent references on request."""
-    vocabulary = request.query.get(wire.TOPIC_VOCABULARY)
     flags = _flags(request, "topics")
+    # Not true or false: the undocumented list form, a list of words to find as topics.
+    vocabulary = (
+        None if wire.TOPIC_VOCABULARY in flags else request.query.get(wire.TOPIC_VOCABULARY)
+    )
     conversation = _conversation(request)
     topics = []
-    for topic in conversation.analysis().topics:
+    analysis = await conversation.analysed()
+    for topic in analysis.topics:
         item = dict(topic)
         if not flags.get("sentiment"):
             item.pop("sentiment", None)
@@ -131,32 +143,32 @@ async def get_topics(request: web.Request) -> web.Response:
             item["parentRefs"] = []
         topics.append(item)
     if vocabulary is not None:
-        topics.extend(_custom_topics(conversation, vocabulary, topics))
+        topics.extend(_custom_topics(conversation.id, analysis.messages, vocabulary, topics))
     return json_response({"topics": topics})
 
 
 @routes.get(ONE + "/questions")
 async def get_questions(request: web.Request) -> web.Response:
     """Questions."""
-    return json_response({"questions": _conversation(request).analysis().questions})
+    return json_response({"questions": (await _conversation(request).analysed()).questions})
 
 
 @routes.get(ONE + "/action-items")
 async def get_action_items(request: web.Request) -> web.Response:
     """Action items."""
-    return json_response({"actionItems": _conversation(request).analysis().action_items})
+    return json_response({"actionItems": (await _conversation(request).analysed()).action_items})
 
 
 @routes.get(ONE + "/follow-ups")
 async def get_follow_ups(request: web.Request) -> web.Response:
     """Follow-ups."""
-    return json_response({"followUps": _conversation(request).analysis().follow_ups})
+    return json_response({"followUps": (await _conversation(request).analysed()).follow_ups})
 
 
 @routes.get(ONE + "/insights")
 async def get_insights(request: web.Request) -> web.Response:
     """Questions, action items and follow-ups together (legacy)."""
-    analysis = _conversation(request).analysis()
+    analysis = await _conversation(request).analysed()
     return json_response(
         {"insights": analysis.questions + analysis.action_items + analysis.follow_ups}
     )
@@ -217,20 +229,20 @@ async def put_speakers(request: web.Request) -> web.Response:
 @routes.get(ONE + "/entities")
 async def get_entities(request: web.Request) -> web.Response:
     """Entities."""
-    return json_response({"entities": _conversation(request).analysis().entities})
+    return json_response({"entities": (await _conversation(request).analysed()).entities})
 
 
 @routes.get(ONE + "/analytics")
 async def get_analytics(request: web.Request) -> web.Response:
     """Analytics: metrics and members."""
-    return json_response(_conversation(request).analysis().analytics)
+    return json_response((await _conversation(request).analysed()).analytics)
 
 
 @routes.get(ONE + "/trackers-detected")
 @routes.get(ONE + "/trackers")
 async def get_trackers(request: web.Request) -> web.Response:
     """Tracker matches, as a bare list (current and legacy path)."""
-    return json_response(_conversation(request).analysis().trackers)
+    return json_response((await _conversation(request).analysed()).trackers)
 
 
 @routes.post(ONE + "/transcript")
@@ -241,7 +253,7 @@ async def post_transcript(request: web.Request) -> web.Response:
         body = wire.check_transcript_request(await read_json(request))
     phrases = body.get("phrases") or {}
     payload = reports.formatted_transcript(
-        conversation.analysis(),
+        await conversation.analysed(),
         body["contentType"],
         create_paragraphs=body.get("createParagraphs", False),
         show_speaker_separation=body.get("showSpeakerSeparation", False),
@@ -258,21 +270,21 @@ async def get_summary(request: web.Request) -> web.Response:
     conversation = _conversation(request)
     if state_of(request).jobs.busy(conversation.id):
         raise ApiError(404, "The summary is not ready: the conversation is still being processed.")
-    return json_response({"summary": conversation.analysis().summary})
+    return json_response({"summary": (await conversation.analysed()).summary})
 
 
 @routes.post(ONE + "/experiences")
 async def post_experience(request: web.Request) -> web.Response:
-    """A Summary UI link."""
+    """A Summary UI link (PROTOCOL.md §11.3)."""
     conversation = _conversation(request)
-    body = await read_json(request)
-    name = body.get("name") if isinstance(body, dict) else None
-    if name not in ("verbose-text-summary", "video-summary"):
-        raise ApiError(400, '"name" must be verbose-text-summary or video-summary')
-    if name == "video-summary" and not isinstance(body.get("videoUrl"), str):
-        raise ApiError(400, '"videoUrl" is required for video-summary')
-    suffix = "?showVideoSummary=true" if name == "video-summary" else ""
-    return json_response({"name": name, "url": summary_url(conversation.id) + suffix}, status=201)
+    with protocol_errors_as_400():
+        name = wire.check_summary_ui(await read_json(request))["name"]
+    url = summary_url(conversation.id)
+    if name == "video-summary":
+        url += "?showVideoSummary=true"
+    elif name == "audio-summary":
+        url = url.replace(SUMMARY_UI_HOST, AUDIO_SUMMARY_UI_HOST, 1)
+    return json_response({"name": name, "url": url}, status=201)
 
 
 @routes.get(wire.INSIGHTS_UI_PATH)
@@ -286,7 +298,7 @@ async def get_insights_ui(request: web.Request) -> web.Response:
 async def get_call_score(request: web.Request) -> web.Response:
     """The call score, when it was requested at submission."""
     conversation = _call_scored(request)
-    return json_response(call_score(conversation.analysis()))
+    return json_response(call_score(await conversation.analysed()))
 
 
 @routes.get(ONE + "/callscore/status")
@@ -310,20 +322,27 @@ def _call_scored(request: web.Request) -> StoredConversation:
 
 
 def _custom_topics(
-    conversation: StoredConversation, vocabulary: str, existing: list[dict[str, Any]]
+    conversation_id: str,
+    messages: Sequence[dict[str, Any]],
+    vocabulary: str,
+    existing: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Topics for custom vocabulary words that occur but were not found on their own."""
-    with protocol_errors_as_400():
-        words = wire.check_topic_vocabulary(vocabulary, lenient=True)
+    """Topics for custom vocabulary words (JSON or comma-separated text) that occur but were
+    not found on their own."""
+    try:
+        words = parse_json(vocabulary)
+    except ValueError:
+        words = vocabulary.split(",")
+    if not isinstance(words, list):
+        return []
     known = {topic["text"].lower() for topic in existing}
-    messages = conversation.analysis().messages
     extra = []
     for word in words:
-        if not isinstance(word, str) or word.lower() in known:
+        if not isinstance(word, str) or not word.strip() or word.lower() in known:
             continue
         ids = [message["id"] for message in messages if word.lower() in message["text"].lower()]
         if ids:
-            topic_id = insights.IdFactory(f"{conversation.id}:topic:{word}").numeric()
+            topic_id = insights.IdFactory(f"{conversation_id}:topic:{word}").numeric()
             extra.append(
                 {
                     "id": topic_id,

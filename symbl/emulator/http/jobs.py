@@ -1,16 +1,17 @@
 """The Async API (PROTOCOL.md §2) and the Job API (§3) over HTTP.
 
-Options are checked as strictly as the service checks them (unknown names and bad values are
-400s), and as leniently as PROTOCOL.md says real clients need: ``"true"`` for ``true``, an empty
-Content-Type on uploads, and ``customVocabulary`` sent one character per repeated key by the old
-Python SDK (reassembled by concatenation).
+Known options are checked as strictly as the service checks them (bad values are 400s);
+options the emulator does not know are accepted, as the service adds options over time (the
+request log shows them). Leniency is where PROTOCOL.md says real clients need it: ``"true"``
+for ``true``, an empty Content-Type on uploads, and the three forms of ``customVocabulary`` in
+a query (§12 C4).
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import IO, Any
 
 import aiohttp
@@ -21,7 +22,7 @@ from symbl._protocol import options as _options
 from symbl._protocol.jobs import check_messages
 from symbl.emulator.media import MediaInfo
 from symbl.emulator.stores.conversations import ConversationNotFoundError, StoredConversation
-from symbl.emulator.stores.jobs import JobNotFoundError
+from symbl.emulator.stores.jobs import JobLimitError, JobNotFoundError, Work
 from symbl.emulator.stores.processing import add_media, add_text, probe_upload, sha256_of
 from symbl.emulator.stores.settings import Settings
 
@@ -47,7 +48,6 @@ _CONTENT_TYPES = {
     "video": ("video/mp4",),
 }
 _JSON_OPTIONS = (
-    "customVocabulary",
     "entities",
     "channelMetadata",
     "trackers",
@@ -60,6 +60,10 @@ _MEDIA_LIMIT_HINT = (
     " Raise the emulator's max_media_bytes setting (--max-media-bytes) to accept it."
 )
 _WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10)
+#: The service's answer to a job past the account's limit (the documentation's wording).
+JOB_LIMIT_REACHED = (
+    "Maximum number of concurrent jobs reached. Please wait for some requests to complete."
+)
 
 
 @routes.post(_MEDIA)
@@ -184,29 +188,43 @@ async def stop_jobs(app: web.Application) -> None:
 
 
 def _query_options(request: web.Request) -> dict[str, Any]:
-    """Query options with JSON values decoded, tolerating the old SDK's quirks."""
+    """Query options with JSON values decoded; of a repeated key, the last value (but see
+    :func:`_vocabulary`)."""
     options: dict[str, Any] = {}
     for name in request.query:
         values = request.query.getall(name)
-        if name == "customVocabulary" and len(values) > 1:
-            # One character per repeated key: what 2.0.6 sends for a JSON-encoded list.
-            values = ["".join(values)]
-        value: Any = values[-1]
-        if name in _JSON_OPTIONS:
-            try:
-                value = parse_json(value)
-            except ValueError:
-                raise ApiError(400, f'"{name}" must be JSON text in the query string.') from None
-        options[name] = value
+        if name == "customVocabulary":
+            options[name] = _vocabulary(values)
+        elif name in _JSON_OPTIONS:
+            options[name] = _json_text(name, values[-1])
+        else:
+            options[name] = values[-1]
     return options
 
 
-def _checked(options: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
-    unknown = [name for name in options if name not in allowed]
-    if unknown:
-        raise ApiError(400, f'"{unknown[0]}" is not allowed')
+def _vocabulary(values: list[str]) -> Any:
+    """``customVocabulary`` in any of its query forms (PROTOCOL.md §12 C4): JSON array text in
+    one key, one word per repeated key, or the old SDK's one character per repeated key (which
+    concatenated are the JSON text)."""
+    joined = "".join(values)
+    one_character_each = len(values) > 1 and all(len(value) == 1 for value in values)
+    if (len(values) == 1 or one_character_each) and joined.startswith("["):
+        return _json_text("customVocabulary", joined)
+    return values
+
+
+def _json_text(name: str, value: str) -> Any:
     try:
-        return _options.normalize(options, allowed, "the request")
+        return parse_json(value)
+    except ValueError:
+        raise ApiError(400, f'"{name}" must be JSON text in the query string.') from None
+
+
+def _checked(options: Mapping[str, Any], documented: frozenset[str]) -> dict[str, Any]:
+    """The options checked as the service checks them: known ones strictly, others as they
+    came."""
+    try:
+        return _options.normalize(options, documented, "the request", received=True)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
 
@@ -225,14 +243,37 @@ def _target(request: web.Request, options: Mapping[str, Any]) -> StoredConversat
 
 
 def _accepted(
-    request: web.Request, conversation: StoredConversation, work: Any, options: Mapping[str, Any]
+    request: web.Request, conversation: StoredConversation, work: Work, options: Mapping[str, Any]
 ) -> web.Response:
+    """Start the job (429, changing nothing, past the app's limit on jobs in progress)."""
     state = state_of(request)
+    app_id = app_id_of(request)
+    try:
+        state.jobs.check_room(app_id)
+    except JobLimitError:
+        if "conversation_id" not in request.match_info:  # the new conversation goes too
+            state.conversations.delete(app_id, conversation.id)
+        raise ApiError(429, JOB_LIMIT_REACHED) from None
     features = options.get("features", {}).get("featureList", [])
     conversation.features = sorted(set(conversation.features) | set(features))
     if "metadata" in options:
         conversation.metadata.update(options["metadata"])
-    job = state.jobs.submit(app_id_of(request), conversation.id, work, options.get("webhookUrl"))
+
+    def work_then_analysis() -> Awaitable[None] | None:
+        # The job completes with its analysis ready, so that the first getter finds it.
+        outcome = work()
+        if outcome is None:
+            return conversation.prepared()
+
+        async def then() -> None:
+            await outcome
+            analysing = conversation.prepared()
+            if analysing is not None:
+                await analysing
+
+        return then()
+
+    job = state.jobs.submit(app_id, conversation.id, work_then_analysis, options.get("webhookUrl"))
     return json_response({"conversationId": conversation.id, "jobId": job.id}, status=201)
 
 

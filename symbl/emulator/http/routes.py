@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, auth, conversations, jobs, streaming, telephony
+from . import admin, auth, bookmarks, conversations, groups, jobs, streaming, telephony, trackers
 
 ROUTES: list[web.AbstractRouteDef] = [
     *auth.routes,
     *admin.routes,
     *jobs.routes,
     *conversations.routes,
+    *groups.routes,
+    *bookmarks.routes,
+    *trackers.routes,
     *telephony.routes,
     *streaming.routes,
 ]

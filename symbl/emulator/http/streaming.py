@@ -2,7 +2,9 @@
 
 - ``/v1/streaming/{connectionId}`` and ``/v1/realtime/insights/{connectionId}`` (any query,
   e.g. ``?source=python_sdk``): a sender socket of the session.
-- ``/v1/subscribe/{connectionId}``: a read-only socket of a live session (404 otherwise).
+- ``/v1/subscribe/{connectionId}``: a read-only listener of the session (PROTOCOL.md §11.7);
+  for an id with no stream it waits for one to start. What a listener sends is counted and
+  otherwise ignored, but for the keep-alive ``__PING__``, which every socket answers.
 
 Authentication is the usual middleware's (header, Bearer, ``access_token`` query or
 ``Sec-WebSocket-Protocol``): without a valid token the upgrade is refused with 401. An offered
@@ -43,7 +45,7 @@ from symbl._protocol.frames import (
 )
 from symbl.emulator.stores.faults import FaultRule, SocketTraffic
 from symbl.emulator.stores.live import JSON, error_message, strike
-from symbl.emulator.stores.streaming import SessionNotFoundError, StreamClient, StreamStore
+from symbl.emulator.stores.streaming import StreamClient, StreamStore
 
 from .common import STATE, ApiError, app_id_of, record_upgrade, state_of
 
@@ -368,8 +370,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 @routes.get(streaming.SUBSCRIBE_API_PATH)
 async def subscribe(request: web.Request) -> web.StreamResponse:
-    """A read-only socket of a live streaming session."""
+    """A read-only listener of a streaming session."""
     return await _serve(request, subscriber=True)
+
+
+#: The answer to a streaming connection past the account's limit.
+STREAM_LIMIT_REACHED = (
+    "Maximum number of concurrent streaming connections ({limit}) reached. Please wait for "
+    "some connections to end."
+)
 
 
 async def _serve(request: web.Request, subscriber: bool) -> web.StreamResponse:
@@ -377,12 +386,15 @@ async def _serve(request: web.Request, subscriber: bool) -> web.StreamResponse:
     app_id, connection_id = app_id_of(request), request.match_info["connection_id"]
 
     def attach(sink: WebSocketSink) -> StreamClient:
-        try:
-            return store.connect(app_id, connection_id, sink, subscriber=subscriber)
-        except SessionNotFoundError:
-            raise ApiError(404, CONNECTION_NOT_FOUND) from None
+        if not subscriber and not store.has_room(app_id, connection_id):
+            limit = state_of(request).settings.max_live_streams
+            raise ApiError(429, STREAM_LIMIT_REACHED.format(limit=limit))
+        return store.connect(app_id, connection_id, sink, subscriber=subscriber)
 
     def on_message(client: StreamClient, sink: WebSocketSink, data: str | bytes) -> None:
+        if client.subscriber:
+            store.from_listener(client)
+            return
         if isinstance(data, bytes):
             store.audio_frame(client, data)
         else:
@@ -417,8 +429,10 @@ def _on_text(store: StreamStore, client: StreamClient, text: str) -> None:
         store.stop(client, text)
     elif kind == "modify_request":
         store.modify(client, message)
+    elif kind == streaming.BOOKMARK_REQUEST:
+        store.bookmark(client, message)
     else:
-        known = "start_request, modify_request and stop_request"
+        known = "start_request, modify_request, bookmark_request and stop_request"
         client.sink.send(error_message("Unknown message type", f"{kind!r}; expected {known}"))
 
 

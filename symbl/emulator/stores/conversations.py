@@ -7,15 +7,24 @@ time it is read. Conversations belong to the app that created them; other apps s
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import itertools
-from collections.abc import Sequence
+import logging
+import re
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from symbl._protocol.listing import Comparison, ListQuery
 from symbl.emulator.engine import insights, reports
 
 _FIRST_CONVERSATION_ID = 5_000_000_000_000_000
+
+logger = logging.getLogger("symbl.emulator")
+#: Conversations up to this many lines are analysed on the event loop (a few milliseconds).
+INLINE_ANALYSIS_LINES = 50
 
 
 class ConversationNotFoundError(Exception):
@@ -51,6 +60,32 @@ class Line:
     end: float
 
 
+@dataclass(frozen=True)
+class AnalysisInput:
+    """A copy of everything the insight engine reads of a conversation at one moment.
+
+    It shares nothing the conversation may change later, so :meth:`analyse` can run in a
+    worker thread while the event loop goes on (see :meth:`StoredConversation.analysis`).
+    """
+
+    conversation_id: str
+    utterances: tuple[insights.Utterance, ...]
+    options: insights.Options
+    duration: float | None
+    speech_segments: tuple[tuple[float, float], ...] | None
+
+    def analyse(self) -> reports.Analysis:
+        """Run the insight engine: a pure function of this input, safe in any thread."""
+        return reports.analyse(
+            self.utterances,
+            self.options,
+            self.conversation_id,
+            insights.IdFactory(self.conversation_id + ":analysis"),
+            duration=self.duration,
+            speech_segments=self.speech_segments,
+        )
+
+
 @dataclass
 class StoredConversation:
     """A conversation and everything known about it."""
@@ -68,7 +103,12 @@ class StoredConversation:
     options: insights.Options = field(default_factory=insights.Options)
     features: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    #: When it was made: what listings window, sort and filter as its ``startTime`` (a Text
+    #: job may date ``start_time`` back to its messages' times).
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     _analysis: reports.Analysis | None = field(default=None, repr=False)
+    _analysing: asyncio.Lock | None = field(default=None, repr=False)
+    _preparing: asyncio.Future[None] | None = field(default=None, repr=False)
     _ids: insights.IdFactory = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +162,52 @@ class StoredConversation:
         self.options = _merge_options(self.options, options)
         self._analysis = None
 
+    def lasted(self, seconds: float) -> None:
+        """The media (a stream, a call) lasted ``seconds``: the conversation is at least that
+        long (silence at the end counts in analytics)."""
+        if seconds > self.media_duration:
+            self.media_duration = seconds
+            self._analysis = None
+
+    def prepared(self) -> Awaitable[None] | None:
+        """Compute the analysis ahead of the first getter: a small conversation's here and now
+        (it costs less than a trip to a thread), a larger one's in a worker thread, by
+        awaiting what this returns. A failure is logged, and raised again by the getters."""
+        if self._analysis is not None:
+            return None
+        if len(self.lines) > INLINE_ANALYSIS_LINES:
+            return self._prepared()
+        try:
+            self.analysis()
+        except Exception:
+            logger.exception("analysing conversation %s failed", self.id)
+        return None
+
+    def prepare_soon(self) -> None:
+        """:meth:`prepared`, without waiting for it (on the event loop): when a live session
+        ends, its conversation's first getter finds the analysis ready or under way."""
+        analysing = self.prepared()
+        if analysing is not None:
+            self._preparing = asyncio.ensure_future(analysing)
+
+    async def _prepared(self) -> None:
+        try:
+            await self.analysed()
+        except Exception:
+            logger.exception("analysing conversation %s failed", self.id)
+
+    async def analysed(self) -> reports.Analysis:
+        """:meth:`analysis`, computed in a worker thread so that the event loop goes on
+        serving other requests meanwhile; callers at the same time share one computation."""
+        if self._analysing is None:
+            self._analysing = asyncio.Lock()
+        async with self._analysing:
+            cached = self._analysis
+            if cached is not None:
+                return cached
+            state = self.analysis_input()
+            return self.keep_analysis(state, await asyncio.to_thread(state.analyse))
+
     def rename_member(self, member_id: str, name: str, email: str) -> None:
         """Change a member's name and email everywhere it appears."""
         member = self.members[member_id]
@@ -140,22 +226,42 @@ class StoredConversation:
         return moved
 
     def analysis(self) -> reports.Analysis:
-        """What the insight engine makes of the lines (computed once per change)."""
+        """What the insight engine makes of the lines, computed here on first use after a
+        change.
+
+        The HTTP handlers use :meth:`analysed`, which computes it in a worker thread.
+        """
         if self._analysis is None:
-            utterances = [
+            self._analysis = self.analysis_input().analyse()
+        return self._analysis
+
+    @property
+    def cached_analysis(self) -> reports.Analysis | None:
+        """The analysis of the current lines if it has been computed, else None."""
+        return self._analysis
+
+    def analysis_input(self) -> AnalysisInput:
+        """A copy of what the analysis depends on (call it on the event loop)."""
+        options = copy.deepcopy(self.options)
+        options.reference_time = self.start_time
+        segments = self.speech_segments
+        return AnalysisInput(
+            self.id,
+            tuple(
                 insights.Utterance(self._speaker(line.member_id), line.text, line.start, line.end)
                 for line in self.lines
-            ]
-            self.options.reference_time = self.start_time
-            self._analysis = reports.analyse(
-                utterances,
-                self.options,
-                self.id,
-                insights.IdFactory(self.id + ":analysis"),
-                duration=self.duration if self.speech_segments is not None else None,
-                speech_segments=self.speech_segments,
-            )
-        return self._analysis
+            ),
+            options,
+            self.duration if segments is not None else None,
+            tuple(segments) if segments is not None else None,
+        )
+
+    def keep_analysis(self, state: AnalysisInput, analysis: reports.Analysis) -> reports.Analysis:
+        """Cache ``analysis``, computed from ``state``, unless the conversation has changed
+        since ``state`` was taken; return it either way (call it on the event loop)."""
+        if state == self.analysis_input():
+            self._analysis = analysis
+        return analysis
 
     def _speaker(self, member_id: str) -> insights.Speaker:
         member = self.members[member_id]
@@ -211,6 +317,31 @@ class ConversationStore:
         """Every conversation."""
         return list(self._by_id.values())
 
+    def listing(
+        self,
+        app_id: str,
+        query: ListQuery,
+        now: datetime,
+        criteria: Sequence[Comparison] = (),
+    ) -> list[StoredConversation]:
+        """One page of the app's conversations (PROTOCOL.md §11.1): those in the query's window
+        that satisfy its filter and ``criteria`` (a group's), sorted once, then sliced."""
+        start, end = query.window(now)
+        comparisons = (*query.comparisons, *criteria)
+        found = [
+            conversation
+            for conversation in self.of_app(app_id)
+            if (start is None or start <= conversation.created_at)
+            and (end is None or conversation.created_at < end)
+            and all(_holds(comparison, conversation) for comparison in comparisons)
+        ]
+        # Made earlier sorts first among equals; Python's sort is stable, even reversed.
+        found.sort(
+            key=lambda conversation: [_sort_key(conversation, field) for field in query.sort],
+            reverse=query.order == "desc",
+        )
+        return found[query.offset : query.offset + query.limit]
+
 
 def _merge_options(old: insights.Options, new: insights.Options) -> insights.Options:
     """Options accumulate over a conversation's jobs: later thresholds win, lists add up."""
@@ -222,3 +353,55 @@ def _merge_options(old: insights.Options, new: insights.Options) -> insights.Opt
         trackers=old.trackers + [t for t in new.trackers if t not in old.trackers],
         reference_time=old.reference_time,
     )
+
+
+def field_value(conversation: StoredConversation, selector: str) -> str | None:
+    """The value an RSQL selector names (``conversation.name``,
+    ``conversation.metadata.agentId``, ...), as text; None when the conversation has none."""
+    name = selector.removeprefix("conversation.")
+    if name.startswith("metadata."):
+        value = conversation.metadata.get(name.removeprefix("metadata."))
+        return None if value is None else str(value)
+    if name == "startTime":
+        return insights.iso_time(conversation.created_at, 0.0)
+    if name == "endTime":
+        return insights.iso_time(conversation.created_at, conversation.duration)
+    simple = {"id": conversation.id, "name": conversation.name, "type": conversation.kind}
+    return simple.get(name)
+
+
+def _sort_key(conversation: StoredConversation, selector: str) -> tuple[bool, str]:
+    value = field_value(conversation, selector)
+    return value is None, value or ""
+
+
+def _holds(comparison: Comparison, conversation: StoredConversation) -> bool:
+    """Whether the conversation satisfies one RSQL comparison (``*`` is a wildcard in ``==``
+    and ``!=``; ordering compares numbers as numbers, other text as text)."""
+    value = field_value(conversation, comparison.selector)
+    operator, arguments = comparison.operator, comparison.arguments
+    if operator in ("==", "!="):
+        pattern = ".*".join(re.escape(part) for part in arguments[0].split("*"))
+        equal = value is not None and re.fullmatch(pattern, value) is not None
+        return equal == (operator == "==")
+    if operator in ("=in=", "=out="):
+        return (value in arguments) == (operator == "=in=")
+    if value is None:
+        return False
+    difference = _compare(value, arguments[0])
+    return {
+        "=gt=": difference > 0,
+        "=ge=": difference >= 0,
+        "=lt=": difference < 0,
+        "=le=": difference <= 0,
+    }[operator]
+
+
+def _compare(value: str, argument: str) -> int:
+    """-1, 0 or 1 as ``value`` is below, equal to or above ``argument``: as numbers when both
+    are numbers, else as text."""
+    try:
+        left, right = float(value), float(argument)
+    except ValueError:
+        return (value > argument) - (value < argument)
+    return (left > right) - (left < right)

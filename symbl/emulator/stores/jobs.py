@@ -5,6 +5,10 @@ A job waits ``job_queue_seconds`` as ``scheduled``, then runs as ``in_progress``
 another, as on the service. A job fails when its work raises (undecodable media, a URL that
 cannot be downloaded) or when the ``fail_jobs`` switch is on. Every status change is reported
 to ``on_change`` (the webhook sender).
+
+The service limits each account to a number of jobs that have not ended (scheduled or in
+progress): ``max_jobs_in_progress`` (0: no limit). A submission past it is refused, and the
+most jobs an app ever had at once is kept, for tests that check a client stayed within it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Callable, Union
@@ -26,6 +31,10 @@ Work = Callable[[], Union[Awaitable[None], None]]
 
 class JobNotFoundError(Exception):
     """No such job for this app."""
+
+
+class JobLimitError(Exception):
+    """The app has as many jobs in progress as its limit allows."""
 
 
 @dataclass
@@ -54,6 +63,10 @@ class JobStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._on_change = on_change
+        # Jobs not ended yet, per app and per conversation; the most per app ever seen.
+        self._running_by_app: Counter[str] = Counter()
+        self._running_by_conversation: Counter[str] = Counter()
+        self._peak_by_app: Counter[str] = Counter()
 
     def get(self, app_id: str, job_id: str) -> StoredJob:
         """The job, if it belongs to ``app_id``."""
@@ -66,12 +79,34 @@ class JobStore:
         """Every job, oldest first."""
         return list(self._jobs.values())
 
+    def check_room(self, app_id: str) -> None:
+        """Refuse when ``app_id`` has as many jobs in progress as it may.
+
+        Raises:
+            JobLimitError: it has.
+        """
+        limit = self._settings.max_jobs_in_progress
+        if limit and self._running_by_app[app_id] >= limit:
+            raise JobLimitError(app_id)
+
+    def in_progress(self, app_id: str) -> tuple[int, int]:
+        """The jobs of ``app_id`` that have not ended, now and at the most ever."""
+        return self._running_by_app[app_id], self._peak_by_app[app_id]
+
     def submit(
         self, app_id: str, conversation_id: str, work: Work, webhook_url: str | None = None
     ) -> StoredJob:
-        """Create a job and start moving it along; must be called on the event loop."""
+        """Create a job and start moving it along; must be called on the event loop.
+
+        Raises:
+            JobLimitError: the app has as many jobs in progress as it may.
+        """
+        self.check_room(app_id)
         job = StoredJob(str(uuid.uuid4()), app_id, conversation_id, webhook_url=webhook_url)
         self._jobs[job.id] = job
+        self._running_by_app[app_id] += 1
+        self._running_by_conversation[conversation_id] += 1
+        self._peak_by_app[app_id] = max(self._peak_by_app[app_id], self._running_by_app[app_id])
         task = asyncio.get_running_loop().create_task(self._run(job, work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -79,10 +114,7 @@ class JobStore:
 
     def busy(self, conversation_id: str) -> bool:
         """Whether a job of this conversation has not ended yet."""
-        return any(
-            job.conversation_id == conversation_id and job.status in ("scheduled", "in_progress")
-            for job in self._jobs.values()
-        )
+        return self._running_by_conversation[conversation_id] > 0
 
     def cancel_all(self) -> None:
         """Stop every job in flight (on reset)."""
@@ -111,6 +143,9 @@ class JobStore:
 
     def _set(self, job: StoredJob, status: str) -> None:
         job.status = status
+        if status in ("completed", "failed"):
+            self._running_by_app[job.app_id] -= 1
+            self._running_by_conversation[job.conversation_id] -= 1
         self._on_change(job)
 
 

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL
 from symbl.emulator.engine import insights
+from symbl.emulator.engine.topics import TopicCounts, excluded_words
 from symbl.emulator.media import TranscriptLine
 
 from .conversations import Line, StoredConversation
@@ -227,50 +228,62 @@ class Timeline:
         self.lines = tuple(sorted(lines, key=lambda line: (line.start, line.end)))
         self.elapsed = 0.0
         self._shown = [0] * len(self.lines)
-        self._final = [False] * len(self.lines)
+        # Lines are sorted by start and the clock only moves forward, so the lines fall into
+        # three runs: final ones, open ones (started, not final) and the rest from
+        # ``_unstarted`` on. Each step looks at the open lines only, however long the script.
+        self._unstarted = 0
+        self._open: list[int] = []  # in script order
+        self._open_started()
 
     @property
     def finished(self) -> bool:
         """Whether every line has had its final result."""
-        return all(self._final)
+        return self._unstarted == len(self.lines) and not self._open
 
     def advance(self, elapsed: float) -> list[Heard]:
         """Move the clock to ``elapsed`` seconds; return the new interim results (in script
         order), then the new final ones (in order of their ends)."""
         self.elapsed = max(self.elapsed, elapsed)
-        interims, finals = [], []
-        for index, line in enumerate(self.lines):
-            if self._final[index] or self.elapsed < line.start:
-                continue
+        self._open_started()
+        interims, finals, still_open = [], [], []
+        for index in self._open:
+            line = self.lines[index]
             words = tuple(line.text.split())
             shown = _revealed(line, len(words), self.elapsed)
             if shown > self._shown[index]:
                 self._shown[index] = shown
                 interims.append(Heard(line, words[:shown], False))
             if self.elapsed >= line.end:
-                self._final[index] = True
                 finals.append(Heard(line, words, True))
+            else:
+                still_open.append(index)
+        self._open = still_open
         finals.sort(key=lambda heard: heard.line.end)
         return interims + finals
 
     def next_change(self) -> float | None:
         """The clock reading at which :meth:`advance` would next return something (None when
         the script is over)."""
-        upcoming = []
-        for index, line in enumerate(self.lines):
-            if self._final[index]:
-                continue
-            if self.elapsed < line.start:
-                upcoming.append(line.start)
-                continue
-            count = len(line.text.split())
-            following = self._shown[index] + 1
-            if following <= count - 1 and line.end > line.start:
-                step = (line.end - line.start) / count
-                upcoming.append(min(line.end, line.start + following * step))
-            else:
-                upcoming.append(line.end)
+        upcoming = [self._next_word(index) for index in self._open]
+        if self._unstarted < len(self.lines):
+            upcoming.append(self.lines[self._unstarted].start)
         return min(upcoming, default=None)
+
+    def _open_started(self) -> None:
+        lines = self.lines
+        while self._unstarted < len(lines) and lines[self._unstarted].start <= self.elapsed:
+            self._open.append(self._unstarted)
+            self._unstarted += 1
+
+    def _next_word(self, index: int) -> float:
+        """When the next word of an open line shows, or the line ends."""
+        line = self.lines[index]
+        count = len(line.text.split())
+        following = self._shown[index] + 1
+        if following <= count - 1 and line.end > line.start:
+            step = (line.end - line.start) / count
+            return min(line.end, line.start + following * step)
+        return line.end
 
 
 def _revealed(line: TranscriptLine, count: int, elapsed: float) -> int:
@@ -311,7 +324,7 @@ class LiveAnalyser:
         self._speaker = speaker
         self._ids = insights.IdFactory(conversation.id + ":live")
         self._people: dict[tuple[str, str], insights.Speaker] = {}
-        self._messages: list[JSON] = []
+        self._topics = TopicCounts(excluded_words(()))
         self._topic_ids: set[str] = set()
         self._sequence: dict[str, int] = {}
 
@@ -351,6 +364,7 @@ class LiveAnalyser:
         ]
         utterance = insights.Utterance(speaker, line.text, line.start, line.end)
         messages: list[JSON] = []
+        sentences: list[tuple[str, str]] = []
         found: list[JSON] = []
         by_message: dict[str, list[JSON]] = {}
         hits: list[insights.TrackerHit] = []
@@ -359,7 +373,7 @@ class LiveAnalyser:
             message = insights.message_json(
                 text, speaker, start, end, message_id, self.conversation.id, self.options, members
             )
-            self._messages.append(message)
+            sentences.append((message_id, text))
             words = insights.word_timings(text, start, end, self.options.reference_time)
             messages.append(insights.stream_message_json(message, words))
             for insight in insights.classify(text, speaker, members, self.options):
@@ -371,11 +385,7 @@ class LiveAnalyser:
         frames = [self._numbered("message_response", messages=messages)]
         if found:
             frames.append(self._numbered("insight_response", insights=found))
-        new_topics = [
-            topic
-            for topic in insights.topics_for(self._messages, self._ids, members)
-            if topic["id"] not in self._topic_ids
-        ]
+        new_topics = self._new_topics(sentences, members)
         if new_topics:
             self._topic_ids.update(topic["id"] for topic in new_topics)
             topics = [insights.stream_topic_json(topic) for topic in new_topics]
@@ -384,6 +394,22 @@ class LiveAnalyser:
             trackers = insights.tracker_results(hits, self.options.trackers, by_message, self._ids)
             frames.append(self._numbered("tracker_response", isFinal=True, trackers=trackers))
         return frames
+
+    def _new_topics(
+        self, messages: Sequence[tuple[str, str]], members: Sequence[insights.Speaker]
+    ) -> list[JSON]:
+        """Count the topics of a line's messages; return the top ones not sent before.
+
+        The counts are kept from line to line, so a line costs the same however long the
+        session. Only a change of names among the members (who are never topics) makes them
+        count everything again.
+        """
+        excluded = excluded_words(member.name for member in members)
+        if excluded != self._topics.excluded:
+            self._topics = self._topics.recounted(excluded)
+        for message_id, text in messages:
+            self._topics.add(message_id, text)
+        return insights.topic_items(self._topics, self._ids, self._topic_ids)
 
     def _numbered(self, kind: str, **fields: Any) -> JSON:
         number = self._sequence.get(kind, 0)

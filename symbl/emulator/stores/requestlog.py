@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote, unquote_plus
 
 # Bodies up to this size are kept whole; larger ones keep only a prefix.
@@ -149,11 +149,13 @@ class RecordedRequest:
 
 
 class RequestLog:
-    """Requests in arrival order: the latest ``limit`` of them, holding at most
-    ``body_budget`` bytes of bodies. Safe to read from another thread while the server
-    appends."""
+    """Requests in arrival order, a ring: the latest ``limit()`` of them (a function, so that
+    the size can be a setting that changes), holding at most ``body_budget`` bytes of bodies.
+    Safe to read from another thread while the server appends."""
 
-    def __init__(self, limit: int = LOG_LIMIT, body_budget: int = LOG_BODY_BUDGET) -> None:
+    def __init__(
+        self, limit: Callable[[], int] = lambda: LOG_LIMIT, body_budget: int = LOG_BODY_BUDGET
+    ) -> None:
         self._lock = threading.Lock()
         self._entries: deque[RecordedRequest] = deque()
         self._limit = limit
@@ -193,5 +195,6 @@ class RequestLog:
             self._kept = 0
 
     def _trim(self) -> None:
-        while self._entries and (len(self._entries) > self._limit or self._kept > self._budget):
+        limit = self._limit()
+        while self._entries and (len(self._entries) > limit or self._kept > self._budget):
             self._kept -= len(self._entries.popleft().body)

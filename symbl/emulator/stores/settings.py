@@ -24,8 +24,19 @@ class Settings:
         job_queue_seconds: how long a new async job stays ``scheduled``.
         job_processing_seconds: how long it then stays ``in_progress``.
         fail_jobs: make every job fail (to test failure handling).
+        max_jobs_in_progress: the most async jobs an app may have scheduled or in progress at
+            once; one more is refused with 429 (0: no limit; the service allows 50 on paid
+            plans, 2 on trial ones).
+        max_live_streams: the most streaming connections an app may have open at once; one
+            more is refused with 429 (0: no limit; 50 on paid plans, 2 on trial ones).
+        request_log_size: how many requests the request log keeps (the latest; a ring).
+        keep_stream_audio: keep the audio each streaming session accepted (up to 256 MiB
+            each) for :meth:`~symbl.emulator.Emulator.stream_audio`, also after the session
+            ends; off (the default), audio is counted, never kept.
         stream_idle_seconds: a streaming session whose audio stays silent (or absent) for this
             long ends by itself (the service's 30 minutes of silence).
+        listener_wait_seconds: how long a listener (``/v1/subscribe/{id}``) of an id with no
+            stream waits for a stream with that id to start before it is closed with 1000.
         telephony_speed: how much faster than real time a call plays the live transcript.
         telephony_answer_seconds: how long a new call rings before it plays (real seconds).
         stop_order: the order of the two final streaming messages,
@@ -42,7 +53,12 @@ class Settings:
     job_queue_seconds: float = 0.1
     job_processing_seconds: float = 0.4
     fail_jobs: bool = False
+    max_jobs_in_progress: int = 0
+    max_live_streams: int = 0
+    request_log_size: int = 10_000
+    keep_stream_audio: bool = False
     stream_idle_seconds: float = 1800.0
+    listener_wait_seconds: float = 30.0
     telephony_speed: float = 1.0
     telephony_answer_seconds: float = 0.5
     stop_order: str = "recognition_stopped_first"
@@ -88,7 +104,15 @@ class Settings:
 
 
 _CHOICES = {"stop_order": ("recognition_stopped_first", "conversation_completed_first")}
-_NOT_NEGATIVE = ("stream_idle_seconds", "telephony_answer_seconds", "max_media_bytes")
+_NOT_NEGATIVE = (
+    "stream_idle_seconds",
+    "listener_wait_seconds",
+    "telephony_answer_seconds",
+    "max_media_bytes",
+    "max_jobs_in_progress",
+    "max_live_streams",
+)
+_POSITIVE_INTS = ("request_log_size",)
 _POSITIVE = ("telephony_speed", "media_fetch_seconds")
 
 
@@ -99,7 +123,7 @@ def _check_value(raw_name: str, name: str, value: Any) -> None:
         raise ValueError(f"setting {raw_name!r} takes one of {', '.join(_CHOICES[name])}")
     if name in _NOT_NEGATIVE and value < 0:
         raise ValueError(f"setting {raw_name!r} cannot be negative")
-    if name in _POSITIVE and value <= 0:
+    if (name in _POSITIVE or name in _POSITIVE_INTS) and value <= 0:
         raise ValueError(f"setting {raw_name!r} must be positive")
     if name == "allowed_media_hosts":
         for host in value:

@@ -8,8 +8,10 @@ from typing import Any, Callable
 from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from symbl.emulator.media import TranscriptLine
 
+from .bookmarks import BookmarkStore
 from .conversations import ConversationStore
 from .faults import FaultPlan, FaultRule
+from .groups import GroupStore
 from .jobs import JobStore, StoredJob
 from .live import SocketRegistry
 from .processing import MediaLibrary
@@ -18,6 +20,7 @@ from .settings import Settings
 from .streaming import StreamStore
 from .telephony import CallStore
 from .tokens import TokenStore
+from .trackers import TrackerStore
 
 
 class EmulatorState:
@@ -30,7 +33,7 @@ class EmulatorState:
     def __init__(self, apps: dict[str, str], settings: Settings) -> None:
         self._initial_apps = dict(apps)
         self._initial_settings = dataclasses.replace(settings)
-        self.requests = RequestLog()
+        self.requests = RequestLog(lambda: self.settings.request_log_size)
         self.webhook_sender: Callable[[str, dict[str, str]], None] | None = None
         self._start_fresh()
 
@@ -64,12 +67,15 @@ class EmulatorState:
         self.faults = FaultPlan()
         self.requests.clear()
         self.conversations = ConversationStore()
+        self.groups = GroupStore()
+        self.bookmarks = BookmarkStore(self.conversations)
+        self.trackers = TrackerStore()
         self.jobs = JobStore(self.settings, self._job_changed)
         self.media_library = MediaLibrary()
         self.webhook_deliveries: list[dict[str, Any]] = []
         self.live_transcript: tuple[TranscriptLine, ...] = ()
         self.sockets = SocketRegistry()
-        self.streams = StreamStore(self.settings, self.conversations, self._script)
+        self.streams = StreamStore(self.settings, self.conversations, self._script, self.bookmarks)
         self.calls = CallStore(self.settings, self.conversations, self._script)
 
     def _script(self) -> tuple[TranscriptLine, ...]:

@@ -2,7 +2,16 @@
 
 A session is everything one app sends to one ``connectionId``: every socket on
 ``/v1/streaming/{id}`` or ``/v1/realtime/insights/{id}`` joins it as a *sender*, every socket
-on ``/v1/subscribe/{id}`` as a read-only *subscriber*, and all of them get its results.
+on ``/v1/subscribe/{id}`` as a read-only *subscriber* (a listener), and all of them get its
+results.
+
+Listeners (PROTOCOL.md §11.7): one that joins once the conversation exists gets
+``conversation_created`` first, then live results only (no replay), and at the end the two
+final messages and a close with 1000, like every socket. One that comes before any stream
+with that id (or before its ``start_request``) is not refused: it waits, and gets the three
+start messages when the stream starts; if none starts within ``listener_wait_seconds`` it is
+closed with 1000. A session only listeners have joined is not listed among the sessions until
+a sender joins it. What a listener sends is only counted, never handled.
 
 Life of a session:
 
@@ -53,6 +62,7 @@ from symbl._protocol.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY_
 from symbl.emulator.engine import insights
 from symbl.emulator.media import TranscriptLine
 
+from .bookmarks import BookmarkNotFoundError, BookmarkStore
 from .conversations import ConversationStore
 from .live import (
     JSON,
@@ -73,10 +83,6 @@ SILENCE_DBFS = -50.0
 #: Audio kept per session for :meth:`StreamStore.audio`; beyond it, bytes are only counted.
 AUDIO_KEEP_LIMIT = 256 << 20
 _RECOGNITION_CONFIDENCE = 0.95
-
-
-class SessionNotFoundError(Exception):
-    """No live session with this connection id (for a subscriber)."""
 
 
 def audio_seconds(size: int, encoding: str, sample_rate: int) -> float:
@@ -104,6 +110,8 @@ class StreamClient:
         self.seconds = 0.0
         self.start_requests = 0
         self.bytes_received = self.audio_bytes = self.audio_frames = 0
+        #: A listener's wait for the stream to start: its deadline.
+        self.waiting: asyncio.TimerHandle | None = None
 
     def to_json(self) -> JSON:
         """The test-control view of a sender socket."""
@@ -139,6 +147,7 @@ class StreamSession:
         self.audio_bytes = self.audio_frames = self.largest_frame = 0
         self.audio_before_start = self.oversize_frames = 0
         self.stop_requests: list[str] = []
+        self.listener_frames = 0
         self.heard = 0.0
         self.last_audio = 0.0
         self.timer: asyncio.TimerHandle | None = None
@@ -177,6 +186,7 @@ class StreamSession:
             "audio_before_start": self.audio_before_start,
             "oversize_frames": self.oversize_frames,
             "stop_requests": list(self.stop_requests),
+            "listener_frames": self.listener_frames,
             "modify_requests": list(self.modify_requests),
             "sockets": len(self.clients),
             "reconnects": self.reconnects,
@@ -192,9 +202,11 @@ class StreamStore:
         settings: Settings,
         conversations: ConversationStore,
         script: Callable[[], tuple[TranscriptLine, ...]],
+        bookmarks: BookmarkStore,
     ) -> None:
         self._settings = settings
         self._conversations = conversations
+        self._bookmarks = bookmarks
         self._script = script
         self._sessions: list[StreamSession] = []
         self._live: dict[tuple[str, str], StreamSession] = {}
@@ -209,47 +221,69 @@ class StreamStore:
 
         Raises:
             KeyError: no such session.
+            ValueError: audio is not kept (the ``keep_stream_audio`` setting is off).
         """
+        if not self._settings.keep_stream_audio:
+            raise ValueError(
+                "streamed audio is not kept: start the emulator with keep_stream_audio=True "
+                "(or PATCH the setting) to inspect it"
+            )
         for session in reversed(self._sessions):
             if session.connection_id == connection_id:
                 return bytes(session.audio)
         raise KeyError(connection_id)
 
+    def has_room(self, app_id: str, connection_id: str) -> bool:
+        """Whether a sender may open a socket for ``connection_id``: it joins a live session
+        of its own, or the app has fewer live sessions than ``max_live_streams`` allows."""
+        limit = self._settings.max_live_streams
+        if not limit or (app_id, connection_id) in self._live:
+            return True
+        # Listeners waiting for a stream hold a session too; they are not charged.
+        live = sum(
+            1 for (app, _), session in self._live.items() if app == app_id and session.senders_seen
+        )
+        return live < limit
+
     def connect(
         self, app_id: str, connection_id: str, sink: Sink, *, subscriber: bool = False
     ) -> StreamClient:
-        """A socket opened; subscribers may only join a live session.
-
-        Raises:
-            SessionNotFoundError: a subscriber for a connection id with no live session.
-        """
+        """A socket opened: it joins the live session of its id, or starts one."""
         session = self._live.get((app_id, connection_id))
         if session is None:
-            if subscriber:
-                raise SessionNotFoundError(connection_id)
             session = StreamSession(app_id, connection_id, self._script())
-            self._sessions.append(session)
             self._live[(app_id, connection_id)] = session
         client = StreamClient(session, sink, subscriber)
         session.clients.append(client)
-        if not subscriber:
-            session.senders_seen.append(client)
-        if subscriber and session.conversation_id:
-            sink.send(_created(session.conversation_id))
-        elif not subscriber and session.state == "listening":
+        if subscriber:
+            if session.conversation_id:
+                sink.send(_created(session.conversation_id))
+            else:
+                delay = self._settings.listener_wait_seconds
+                client.waiting = asyncio.get_running_loop().call_later(delay, sink.close)
+            return client
+        if not session.senders_seen:
+            self._sessions.append(session)
+        session.senders_seen.append(client)
+        if session.state == "listening":
             self._watch_idle(session)  # cancels a pending noConnectionTimeout
         return client
 
     def disconnect(self, client: StreamClient) -> None:
-        """A socket closed or dropped; the last sender leaving ends the session."""
+        """A socket closed or dropped; the last sender leaving ends the session (one not
+        started yet only once no listener waits for it either)."""
         session = client.session
         client.open = False
+        _stop_waiting([client])
         if client in session.clients:
             session.clients.remove(client)
-        if self._shut or client.subscriber or not session.live or session.senders():
+        if self._shut or not session.live or session.senders():
             return
         if session.state == "waiting":
-            self._close(session, "closed")
+            if not session.clients:
+                self._close(session, "closed")
+        elif client.subscriber:
+            return
         elif session.state == "listening" and session.no_connection_timeout > 0:
             self._arm(session, session.no_connection_timeout, lambda: self._finish(session))
         elif session.state == "listening":
@@ -260,9 +294,8 @@ class StreamStore:
     def start(self, client: StreamClient, message: JSON) -> None:
         """A ``start_request``."""
         session = client.session
-        if client.subscriber or client.listening:
-            why = "this socket is read-only" if client.subscriber else "it was already received"
-            client.sink.send(error_message("Unexpected start_request", why))
+        if client.listening:
+            client.sink.send(error_message("Unexpected start_request", "it was already received"))
             return
         try:
             request = streaming.check_start_request(message, lenient=True)
@@ -293,7 +326,9 @@ class StreamStore:
         if session.state != "listening":
             if session.analyser is None:
                 self._begin(session, request, message)
-            recipients += [other for other in session.clients if other.subscriber]
+            listeners = [other for other in session.clients if other.subscriber]
+            _stop_waiting(listeners)
+            recipients += listeners
             session.state = "listening"
             self._watch_idle(session)
         conversation = {"conversationId": session.conversation_id}
@@ -303,6 +338,11 @@ class StreamStore:
             platform_message("recognition_started", data=conversation),
         ):
             session.broadcast(frame, recipients)
+
+    def from_listener(self, client: StreamClient) -> None:
+        """A frame a listener sent: counted, never handled (a listener cannot change the
+        stream)."""
+        client.session.listener_frames += 1
 
     def audio_frame(self, client: StreamClient, data: bytes) -> None:
         """A binary frame."""
@@ -317,9 +357,6 @@ class StreamStore:
             )
             client.sink.send(error_message("Audio frame too large", details))
             return
-        if client.subscriber:
-            client.sink.send(error_message("Unexpected audio", "this socket is read-only"))
-            return
         if not client.listening or session.state != "listening":
             session.audio_before_start += 1
             return
@@ -328,7 +365,7 @@ class StreamStore:
         client.audio_frames += 1
         client.audio_bytes += len(data)
         room = AUDIO_KEEP_LIMIT - len(session.audio)
-        if room > 0:
+        if room > 0 and self._settings.keep_stream_audio:
             session.audio += data[:room]
         if audible(data, client.encoding):
             session.last_audio = loop_time()
@@ -341,9 +378,8 @@ class StreamStore:
         """A ``modify_request``: new encoding or sample rate for this socket's following audio
         (what it leaves out stays as it was)."""
         client.session.modify_requests.append(message)
-        if client.subscriber or client.request is None:
-            why = "this socket is read-only" if client.subscriber else "send start_request first"
-            client.sink.send(error_message("Unexpected modify_request", why))
+        if client.request is None:
+            client.sink.send(error_message("Unexpected modify_request", "send start_request first"))
             return
         try:
             encoding, rate = streaming.check_modify_request(
@@ -356,11 +392,30 @@ class StreamStore:
         data = {"sampleRateHertz": rate, "encoding": encoding}
         client.sink.send(platform_message("session_modified", data=data))
 
+    def bookmark(self, client: StreamClient, message: JSON) -> None:
+        """A ``bookmark_request`` (PROTOCOL.md §11.4): the ``bookmark_response`` goes to every
+        socket of the session; a refusal is an error message to the sender alone."""
+        session = client.session
+        if client.subscriber or client.request is None or session.conversation_id is None:
+            why = "this socket is read-only" if client.subscriber else "send start_request first"
+            client.sink.send(error_message("Unexpected bookmark_request", why))
+            return
+        try:
+            answer = self._bookmarks.answer(session.app_id, session.conversation_id, message)
+        except ValueError as exc:
+            client.sink.send(error_message("Invalid bookmark_request", str(exc)))
+            return
+        except BookmarkNotFoundError as exc:
+            details = f"no bookmark {exc} in conversation {session.conversation_id}"
+            client.sink.send(error_message("Bookmark not found", details))
+            return
+        session.broadcast(answer)
+
     def stop(self, client: StreamClient, raw: str) -> None:
         """A ``stop_request`` (``raw`` is the text as received)."""
         session = client.session
         session.stop_requests.append(raw)
-        if client.subscriber or session.state == "waiting":
+        if session.state == "waiting":
             client.sink.close(CLOSE_NORMAL)
         elif session.state == "paused":
             self._close(session, "completed")
@@ -415,7 +470,8 @@ class StreamStore:
         or pause for ``pause_for`` seconds (``disconnectOnStopRequest: false``)."""
         assert session.analyser is not None
         conversation = session.analyser.conversation
-        conversation.media_duration = max(conversation.media_duration, session.heard)
+        conversation.lasted(session.heard)
+        conversation.prepare_soon()
         stopped = platform_message("recognition_stopped")
         completed = platform_message(
             "conversation_completed",
@@ -439,6 +495,7 @@ class StreamStore:
         if session.timer is not None:
             session.timer.cancel()
             session.timer = None
+        _stop_waiting(session.clients)
         for client in session.clients:
             client.sink.close(code)
         if self._live.get((session.app_id, session.connection_id)) is session:
@@ -448,6 +505,14 @@ class StreamStore:
         if session.timer is not None:
             session.timer.cancel()
         session.timer = asyncio.get_running_loop().call_later(max(0.0, delay), callback)
+
+
+def _stop_waiting(clients: list[StreamClient]) -> None:
+    """End the waits of listeners for their stream to start."""
+    for client in clients:
+        if client.waiting is not None:
+            client.waiting.cancel()
+            client.waiting = None
 
 
 def _created(conversation_id: str) -> JSON:

@@ -239,7 +239,8 @@ class CallStore:
             self._catch_up(call)  # deliver what was said up to now
         call.state, call.ended_by = "ended", how
         conversation = call.analyser.conversation
-        conversation.media_duration = max(conversation.media_duration, call.clock)
+        conversation.lasted(call.clock)
+        conversation.prepare_soon()
         completed = platform_message(
             "conversation_completed",
             conversationId=conversation.id,
