@@ -34,19 +34,7 @@ import websocket
 
 import symbl
 
-from benchlib import ADMIN_HEADERS, APP, start_emulator
-
-START = {
-    "type": "start_request",
-    "insightTypes": [],
-    "config": {
-        "confidenceThreshold": 0.5,
-        "languageCode": "en-US",
-        "speechRecognition": {"encoding": "LINEAR16", "sampleRateHertz": 16000},
-    },
-}
-STEP_BYTES = 3200  # 100 ms of 16 kHz LINEAR16
-TONE = (np.sin(np.arange(STEP_BYTES // 2) / 3.0) * 8000).astype("<i2").tobytes()
+from benchlib import ADMIN_HEADERS, APP, START, TONE, start_emulator
 
 
 def raw_connect(base_url: str, token: str) -> websocket.WebSocket:

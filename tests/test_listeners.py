@@ -280,6 +280,7 @@ def test_ctrl_c_closes_a_listener_and_reaches_the_program(emu: Emulator, tmp_pat
     try:
         assert child.wait_for_line("listening")
         assert wait_until(lambda: emu.call(emu.state.sockets.count) == 1)
+        time.sleep(0.3)  # the program goes from its print into listener.wait()
         elapsed = child.signal(signal.SIGINT)
     finally:
         child.kill()

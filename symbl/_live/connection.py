@@ -45,7 +45,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from symbl._arguments import checked_flag
 from symbl._models.objects import SymblObject, to_symbl
@@ -75,6 +75,8 @@ _SETTLE_POLL = 0.005
 _REFUSED_FOR_GOOD = frozenset({400, 401, 403, 404, 405, 410})
 _LONGEST_DELAY = 5.0
 _JITTER = 0.5
+
+_Owner = TypeVar("_Owner", bound="LiveConnectionOwner")
 
 
 class LiveConnection:
@@ -512,9 +514,26 @@ class LiveConnection:
 
 
 class LiveConnectionOwner:
-    """What both connection types show of the core they hold (as ``_live``)."""
+    """What the connection types (a stream, a listener, a call) show of the core they hold
+    (as ``_live``): its state, and ``with`` support (leaving the block stops it)."""
 
     _live: LiveConnection
+    connectionId: str
+
+    def stop(self) -> object:
+        """End the connection (each connection type says how)."""
+        raise NotImplementedError
+
+    def __enter__(self: _Owner) -> _Owner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def connection_id(self) -> str:
+        """The connection's id (snake_case alias of ``connectionId``)."""
+        return self.connectionId
 
     @property
     def state(self) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Callable
 
 from symbl._live.connection import LiveConnection, LiveConnectionOwner
@@ -92,22 +91,6 @@ class StreamListener(LiveConnectionOwner):
     def __repr__(self) -> str:
         kind = type(self).__name__
         return f"<{kind} {self.connectionId} conversation={self.conversation_id} {self.state}>"
-
-    def __enter__(self) -> StreamListener:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def connection_id(self) -> str:
-        """The id of the stream listened to (snake_case alias of ``connectionId``)."""
-        return self.connectionId
 
     @property
     def conversation_id(self) -> str | None:

@@ -27,7 +27,6 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Callable
 
 from symbl._arguments import aliases, checked_flag
@@ -317,22 +316,6 @@ class StreamingConnection(LiveConnectionOwner):
         conversation = self.conversation.get_conversation_id() if self.conversation else None
         kind = type(self).__name__
         return f"<{kind} {self.connectionId} conversation={conversation} {self.state}>"
-
-    def __enter__(self) -> StreamingConnection:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def connection_id(self) -> str:
-        """The id of the stream (snake_case alias of ``connectionId``)."""
-        return self.connectionId
 
     def subscribe(self, events: Mapping[str, Callable[[Any], object]]) -> None:
         """Call back on live events: ``{'message_response': callback, ...}``.

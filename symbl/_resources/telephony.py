@@ -299,11 +299,6 @@ class Connection(LiveConnectionOwner):
         return f"Connection({shown})"
 
     @property
-    def connection_id(self) -> str:
-        """snake_case alias of ``connectionId``."""
-        return self.connectionId
-
-    @property
     def conversation_id(self) -> str | None:
         """snake_case alias of ``conversationId``."""
         return self.conversationId
