@@ -108,7 +108,8 @@ class StoredConversation:
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     _analysis: reports.Analysis | None = field(default=None, repr=False)
     _analysing: asyncio.Lock | None = field(default=None, repr=False)
-    _preparing: asyncio.Future[None] | None = field(default=None, repr=False)
+    # Counts the changes, so that an analysis computed meanwhile is not cached.
+    _version: int = field(default=0, repr=False)
     _ids: insights.IdFactory = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -160,14 +161,14 @@ class StoredConversation:
         if speech_segments is not None:
             self.speech_segments = (self.speech_segments or []) + list(speech_segments)
         self.options = _merge_options(self.options, options)
-        self._analysis = None
+        self._changed()
 
     def lasted(self, seconds: float) -> None:
         """The media (a stream, a call) lasted ``seconds``: the conversation is at least that
         long (silence at the end counts in analytics)."""
         if seconds > self.media_duration:
             self.media_duration = seconds
-            self._analysis = None
+            self._changed()
 
     def prepared(self) -> Awaitable[None] | None:
         """Compute the analysis ahead of the first getter: a small conversation's here and now
@@ -182,13 +183,6 @@ class StoredConversation:
         except Exception:
             logger.exception("analysing conversation %s failed", self.id)
         return None
-
-    def prepare_soon(self) -> None:
-        """:meth:`prepared`, without waiting for it (on the event loop): when a live session
-        ends, its conversation's first getter finds the analysis ready or under way."""
-        analysing = self.prepared()
-        if analysing is not None:
-            self._preparing = asyncio.ensure_future(analysing)
 
     async def _prepared(self) -> None:
         try:
@@ -205,15 +199,18 @@ class StoredConversation:
             cached = self._analysis
             if cached is not None:
                 return cached
-            state = self.analysis_input()
-            return self.keep_analysis(state, await asyncio.to_thread(state.analyse))
+            version = self._version
+            analysis = await asyncio.to_thread(self.analysis_input().analyse)
+            if version == self._version:  # else the conversation changed meanwhile
+                self._analysis = analysis
+            return analysis
 
     def rename_member(self, member_id: str, name: str, email: str) -> None:
         """Change a member's name and email everywhere it appears."""
         member = self.members[member_id]
         member.name = name
         member.email = email or member.email
-        self._analysis = None
+        self._changed()
 
     def attribute(self, member_id: str, start: float, end: float) -> int:
         """Give the lines starting in ``[start, end)`` to this member; return how many."""
@@ -222,7 +219,7 @@ class StoredConversation:
             if start <= line.start < end:
                 line.member_id = member_id
                 moved += 1
-        self._analysis = None
+        self._changed()
         return moved
 
     def analysis(self) -> reports.Analysis:
@@ -233,11 +230,6 @@ class StoredConversation:
         """
         if self._analysis is None:
             self._analysis = self.analysis_input().analyse()
-        return self._analysis
-
-    @property
-    def cached_analysis(self) -> reports.Analysis | None:
-        """The analysis of the current lines if it has been computed, else None."""
         return self._analysis
 
     def analysis_input(self) -> AnalysisInput:
@@ -256,12 +248,10 @@ class StoredConversation:
             tuple(segments) if segments is not None else None,
         )
 
-    def keep_analysis(self, state: AnalysisInput, analysis: reports.Analysis) -> reports.Analysis:
-        """Cache ``analysis``, computed from ``state``, unless the conversation has changed
-        since ``state`` was taken; return it either way (call it on the event loop)."""
-        if state == self.analysis_input():
-            self._analysis = analysis
-        return analysis
+    def _changed(self) -> None:
+        """What the analysis reads has changed: it is computed again when next asked for."""
+        self._analysis = None
+        self._version += 1
 
     def _speaker(self, member_id: str) -> insights.Speaker:
         member = self.members[member_id]

@@ -471,7 +471,6 @@ class StreamStore:
         assert session.analyser is not None
         conversation = session.analyser.conversation
         conversation.lasted(session.heard)
-        conversation.prepare_soon()
         stopped = platform_message("recognition_stopped")
         completed = platform_message(
             "conversation_completed",

@@ -240,7 +240,6 @@ class CallStore:
         call.state, call.ended_by = "ended", how
         conversation = call.analyser.conversation
         conversation.lasted(call.clock)
-        conversation.prepare_soon()
         completed = platform_message(
             "conversation_completed",
             conversationId=conversation.id,
