@@ -20,8 +20,8 @@ from typing import Any, Callable, NoReturn
 from symbl import errors
 from symbl._models.exports import EXPORT_FORMATS
 from symbl._models.objects import SymblObject
+from symbl._protocol.jobs import PAID_PLAN_CONCURRENCY, TRIAL_CONCURRENCY
 from symbl._protocol.streaming import INSIGHT_TYPES
-from symbl._resources.batch import PAID_PLAN_CONCURRENCY
 from symbl._resources.conversations import Conversation
 from symbl._version import __version__
 from symbl.emulator.options import add_arguments as add_emulator_arguments
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=PAID_PLAN_CONCURRENCY,
         help=f"most jobs in progress at once, for the account (default {PAID_PLAN_CONCURRENCY}"
-        ", a paid plan's limit; a trial account allows 2)",
+        f", a paid plan's limit; a trial account allows {TRIAL_CONCURRENCY})",
     )
     process.add_argument(
         "--journal",

@@ -12,6 +12,14 @@ from .request import Request, segment
 
 MEDIA_KINDS = ("audio", "video")
 JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
+#: How many async jobs in progress, and streaming connections, an account may have at once
+#: (PROTOCOL.md §7): a paid plan's limit, and a trial's. One more is refused with 429.
+PAID_PLAN_CONCURRENCY = 50
+TRIAL_CONCURRENCY = 2
+#: The service's message with that 429 for a job (the documentation's wording).
+JOB_LIMIT_REACHED = (
+    "Maximum number of concurrent jobs reached. Please wait for some requests to complete."
+)
 MESSAGE_FIELDS = frozenset({"payload", "from", "duration"})
 DURATION_FIELDS = frozenset({"startTime", "endTime"})
 

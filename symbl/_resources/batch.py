@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Union
 
 from symbl._protocol.checks import shown
+from symbl._protocol.jobs import PAID_PLAN_CONCURRENCY
 from symbl._transport.http import HttpClient
 from symbl.errors import InvalidArgumentError, SymblError
 
@@ -50,8 +51,6 @@ logger = logging.getLogger("symbl")
 
 FilePath = Union[str, "os.PathLike[str]"]
 
-#: The paid plan's documented number of jobs in progress per account.
-PAID_PLAN_CONCURRENCY = 50
 #: Recordings whose name ends so are submitted as video unless ``media`` says otherwise.
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov"})
 # Seconds between two calls of a run's progress function at most, and between two looks at

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 
+from symbl._protocol.jobs import PAID_PLAN_CONCURRENCY, TRIAL_CONCURRENCY
+
 from .stores.settings import DEFAULT_APP_ID, DEFAULT_APP_SECRET, DEFAULT_MAX_MEDIA_BYTES
 
 #: The environment variable that may hold the admin token (safer than ``--admin-token``,
 #: which other local users can read in the process list).
 ADMIN_TOKEN_VARIABLE = "SYMBL_EMULATOR_ADMIN_TOKEN"
-
-
-#: The service's documented limits of a paid plan: jobs in progress, and live streams.
-PAID_PLAN_LIMIT = 50
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,18 +84,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-jobs-in-progress",
         type=_non_negative_int,
-        default=PAID_PLAN_LIMIT,
+        default=PAID_PLAN_CONCURRENCY,
         metavar="N",
         help=f"async jobs an app may have in progress at once; more are refused with 429 "
-        f"(default {PAID_PLAN_LIMIT}, a paid plan's limit; 2 for a trial account; 0 for none)",
+        f"(default {PAID_PLAN_CONCURRENCY}, a paid plan's limit; {TRIAL_CONCURRENCY} for a trial "
+        "account; 0 for none)",
     )
     parser.add_argument(
         "--max-live-streams",
         type=_non_negative_int,
-        default=PAID_PLAN_LIMIT,
+        default=PAID_PLAN_CONCURRENCY,
         metavar="N",
         help=f"streaming connections an app may have open at once; more are refused with 429 "
-        f"(default {PAID_PLAN_LIMIT}; 0 for none)",
+        f"(default {PAID_PLAN_CONCURRENCY}; 0 for none)",
     )
     parser.add_argument(
         "--json",

@@ -60,10 +60,6 @@ _MEDIA_LIMIT_HINT = (
     " Raise the emulator's max_media_bytes setting (--max-media-bytes) to accept it."
 )
 _WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10)
-#: The service's answer to a job past the account's limit (the documentation's wording).
-JOB_LIMIT_REACHED = (
-    "Maximum number of concurrent jobs reached. Please wait for some requests to complete."
-)
 
 
 @routes.post(_MEDIA)
@@ -253,7 +249,7 @@ def _accepted(
     except JobLimitError:
         if "conversation_id" not in request.match_info:  # the new conversation goes too
             state.conversations.delete(app_id, conversation.id)
-        raise ApiError(429, JOB_LIMIT_REACHED) from None
+        raise ApiError(429, jobs.JOB_LIMIT_REACHED) from None
     features = options.get("features", {}).get("featureList", [])
     conversation.features = sorted(set(conversation.features) | set(features))
     if "metadata" in options:
