@@ -133,6 +133,34 @@ def test_ctrl_c_stops_within_two_seconds_and_prints_the_ids(
 
 
 @needs_tmux
+def test_ctrl_c_during_unanswered_uploads_still_exits_within_two_seconds(
+    emu: Emulator, tmp_path: Path, terminal: str
+) -> None:
+    emu.add_fault(path="/v1/process/audio", delay=10.0)  # the answers are late
+    folder = recordings(tmp_path / "calls", 4)
+    journal = tmp_path / "run.db"
+    start(terminal, emu, f"{SYMBL} process {folder} --journal {journal} --concurrency 2")
+    assert wait_until(lambda: len(emu.requests("/v1/process/audio")) == 2, timeout=20)
+    pressed = time.monotonic()
+    send(terminal, "C-c")
+    assert wait_until(lambda: exit_code(terminal) is not None, timeout=5)
+    assert time.monotonic() - pressed < 2.0
+    assert exit_code(terminal) == 130
+    text = screen(terminal, joined=True)
+    assert "2 submission(s) were under way and may have reached the service" in text
+
+    emu.clear_faults()
+    resumed = run(emu, "process", str(folder), "--journal", str(journal), "--json")
+    statuses = sorted(row["status"] for row in json.loads(resumed.stdout))
+    assert statuses == ["completed", "completed", "uncertain", "uncertain"]
+    assert resumed.returncode == 1
+
+    retried = run(emu, "process", str(folder), "--journal", str(journal), "--retry-uncertain")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "uncertain" not in retried.stdout
+
+
+@needs_tmux
 def test_the_results_table_fits_80_columns(emu: Emulator, tmp_path: Path, terminal: str) -> None:
     folder = recordings(tmp_path / ("a-rather-long-folder-name-for-the-archive-" * 2) / "calls", 2)
     missing = tmp_path / "no-such-recording-with-a-very-long-name-indeed.wav"

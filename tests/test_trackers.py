@@ -226,3 +226,15 @@ def test_asyncio_twins(emu: Emulator) -> None:
         ("PUT", "application/json"),
         ("DELETE", "application/json"),
     ]
+
+
+def test_the_accounts_trackers_are_detected_with_enable_all_trackers(
+    client: symbl.Client,
+) -> None:
+    client.Trackers.create("Pricing talk", ["annual plan"])
+    payload = {"messages": [{"payload": {"content": "What is the price of the annual plan?"}}]}
+    found = client.Text.process(payload=payload, parameters={"enableAllTrackers": True})
+    (tracker,) = found.get_trackers()
+    assert tracker["name"] == "Pricing talk"
+    assert [match["value"] for match in tracker["matches"]] == ["annual plan"]
+    assert client.Text.process(payload=payload).get_trackers() == []

@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
         f", a paid plan's limit; a trial account allows {TRIAL_CONCURRENCY})",
     )
     process.add_argument(
+        "--retry-uncertain",
+        action="store_true",
+        help="submit again the sources the journal marks uncertain (a run stopped while "
+        "submitting them); check first that they did not reach the service",
+    )
+    process.add_argument(
         "--journal",
         metavar="FILE",
         help="record the batch in this SQLite file: run the same command again to resume "

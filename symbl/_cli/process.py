@@ -47,6 +47,8 @@ MEDIA_SUFFIXES = VIDEO_SUFFIXES | {
 # Columns beside the source in the results table: status, conversation id, and their gutters.
 _FIXED_COLUMNS = len("uncertain") + 16 + 2 * 2
 _SHORTEST_SOURCE = 16
+#: Seconds Ctrl+C gives uploads under way to be answered, so that their ids are saved.
+INTERRUPT_GRACE = 0.5
 _NOTE_COLUMN = 24
 # Inputs an error message names before it says how many more there are.
 _NAMED = 5
@@ -147,6 +149,8 @@ def run_batch(
                 rows.append(row(source, "error", error=str(exc)))
         if not given:
             return rows
+        if args.retry_uncertain:
+            batch.retry_uncertain(*given)
         bar = ProgressBar()
         try:
             for result in batch.run(progress=bar if bar.shown else None):
@@ -155,6 +159,8 @@ def run_batch(
         except KeyboardInterrupt:
             bar.clear()
             _report_interrupted(batch, args.journal)
+            # Exit within the promised 2 s: an upload still unanswered is left behind.
+            batch.close(timeout=INTERRUPT_GRACE)
             raise
         bar.clear()
     return rows

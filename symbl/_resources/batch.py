@@ -144,6 +144,7 @@ class Batch:
         # under way, which holds the journal until they are recorded.
         self._runner: Runner | None = None
         self._leftover: Runner | None = None
+        self._left_behind = False
 
     def __repr__(self) -> str:
         return (
@@ -156,21 +157,35 @@ class Batch:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Stop the run under way, wait for its submissions under way to be answered (so that
-        their ids are saved), and close the journal."""
+        their ids are saved), and close the journal.
+
+        Args:
+            timeout: seconds to wait for those submissions at most (no limit when None). Past
+                it they are left to finish while the program lives; an input whose answer
+                never reached the journal is ``uncertain`` on the next run.
+        """
+        if self._left_behind:
+            return  # an earlier close gave up waiting: the program is ending
         if self._runner is not None:
             self._runner.stop()
             self._leftover, self._runner = self._runner, None
-        self._settle()
-        self._journal.close()
+        if self._settle(timeout):
+            self._journal.close()
+        else:
+            self._left_behind = True
 
-    def _settle(self) -> None:
-        """Wait for the submissions under way of a stopped run, then let the journal go."""
+    def _settle(self, timeout: float | None = None) -> bool:
+        """Wait for the submissions under way of a stopped run, then let the journal go;
+        False when ``timeout`` ran out first (the journal stays with them)."""
         if self._leftover is not None:
-            self._leftover.wait()
+            if not self._leftover.wait(timeout):
+                logger.info("submissions still under way are left to the end of the program")
+                return False
             self._leftover = None
             self._journal.release()
+        return True
 
     # -- inputs -------------------------------------------------------------------------------
 

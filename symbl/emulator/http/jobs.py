@@ -68,6 +68,7 @@ async def submit_file(request: web.Request) -> web.Response:
     """Upload a recording: options in the query, the bytes as the body."""
     media = request.match_info["media"]
     options = _checked(_query_options(request), _options.MEDIA_OPTIONS)
+    _add_account_trackers(request, options)
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type and content_type not in _CONTENT_TYPES[media]:
         accepted = ", ".join(_CONTENT_TYPES[media])
@@ -106,6 +107,7 @@ async def submit_url(request: web.Request) -> web.Response:
         raise ApiError(400, f'"url" is required and must be a direct http(s) link: {exc}') from None
     options = _checked(body, _options.URL_OPTIONS)
     options.update(_checked(_query_options(request), _options.URL_QUERY_OPTIONS))
+    _add_account_trackers(request, options)
     conversation = _target(request, options)
     state = state_of(request)
     library = state.media_library
@@ -136,6 +138,7 @@ async def submit_text(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     options = _checked(body, _options.TEXT_OPTIONS)
+    _add_account_trackers(request, options)
     conversation = _target(request, options)
     return _accepted(
         request, conversation, lambda: add_text(conversation, messages, options), options
@@ -214,6 +217,17 @@ def _json_text(name: str, value: str) -> Any:
         return parse_json(value)
     except ValueError:
         raise ApiError(400, f'"{name}" must be JSON text in the query string.') from None
+
+
+def _add_account_trackers(request: web.Request, options: dict[str, Any]) -> None:
+    """With ``enableAllTrackers``, the job also looks for the account's trackers (made with
+    the Management API, PROTOCOL.md §11.5) besides those it names."""
+    if options.get("enableAllTrackers") is not True:
+        return
+    account = state_of(request).trackers.all(app_id_of(request))
+    named = [{"name": tracker["name"], "vocabulary": tracker["vocabulary"]} for tracker in account]
+    if named:
+        options["trackers"] = [*options.get("trackers", []), *named]
 
 
 def _checked(options: Mapping[str, Any], documented: frozenset[str]) -> dict[str, Any]:
