@@ -16,7 +16,7 @@ import numpy as np
 import requests
 
 import symbl
-from symbl.emulator import Emulator
+from symbl.emulator import Emulator, fingerprint
 from symbl.emulator.media import probe, write_mp4, write_wav
 
 PYTHON = sys.executable
@@ -256,3 +256,90 @@ def assert_log_redacted(records: list[Any], emu: Any, path: str, token: str) -> 
     assert "leaky" not in ours
     for secret in (emu.app_secret, token):
         assert secret not in everything
+
+
+# -- assertions both clients' tests share --------------------------------------------------------
+
+
+def assert_token_request(emu: Emulator) -> Any:
+    """The one token request the emulator got is exactly as documented; returns it."""
+    (generate,) = emu.requests("/oauth2/token:generate")
+    assert generate.method == "POST"
+    assert generate.json == {
+        "type": "application",
+        "appId": emu.app_id,
+        "appSecret": fingerprint(emu.app_secret),  # the request log keeps no secret
+    }
+    assert generate.headers["content-type"] == "application/json"
+    assert generate.headers["accept"] == "application/json"
+    assert "x-api-key" not in generate.headers
+    assert "authorization" not in generate.headers
+    assert generate.query_string == ""
+    return generate
+
+
+def assert_text_body(entry: Any, trackers: list[dict[str, Any]]) -> None:
+    """A text job whose parameters were merged into its JSON body, as §2.4 says."""
+    assert entry.method == "POST"
+    assert entry.query_string == ""
+    assert entry.headers["content-type"] == "application/json"
+    expected = {
+        "name": MEETING["name"],
+        "trackers": trackers,
+        "detectEntities": True,
+        "messages": MEETING["messages"],
+    }
+    assert entry.json == expected
+    assert entry.body == json.dumps(expected).encode()
+
+
+#: The formatted-transcript options both clients' tests send, as the caller writes them.
+TRANSCRIPT_OPTIONS = {
+    "createParagraphs": "true",
+    "showSpeakerSeparation": True,
+    "phrases": {"highlightOnlyInsightKeyPhrases": True},
+}
+
+
+def assert_markdown_transcript(entry: Any, markdown: Any) -> None:
+    """The request for :data:`TRANSCRIPT_OPTIONS` and its Markdown answer."""
+    assert (entry.method, entry.path[-11:]) == ("POST", "/transcript")
+    assert entry.json == {
+        "createParagraphs": True,
+        "showSpeakerSeparation": True,
+        "phrases": {"highlightOnlyInsightKeyPhrases": True},
+        "contentType": "text/markdown",
+    }
+    assert markdown.transcript.content_type == "text/markdown"
+    assert "Natalia:" in markdown.transcript.payload
+
+
+def assert_no_secret(client: Any, caught: BaseException, emu: Emulator, token: str) -> None:
+    """Neither the app secret nor the token shows in what a client and its errors print."""
+    exposed = [
+        repr(client),
+        str(client),
+        repr(client.credentials),
+        str(caught),
+        repr(caught),
+        repr(client._tokens),
+    ]
+    for text in exposed:
+        assert emu.app_secret not in text
+        assert token not in text
+
+
+def assert_resumed_elsewhere(script: str, conversation: Any, emu: Emulator) -> None:
+    """``script``, run in a child process with a conversation's ids as arguments, follows its
+    job to the end and prints the status and the number of messages the conversation has."""
+    result = subprocess.run(
+        [PYTHON, "-c", script, conversation.get_conversation_id(), conversation.get_job_id()],
+        env=subprocess_env(emu),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    count = len(conversation.wait(5).get_messages().messages)
+    assert count >= len(MEETING["messages"])
+    assert result.stdout.split() == ["completed", str(count)]

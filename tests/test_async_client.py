@@ -17,10 +17,10 @@ import pytest
 
 import symbl
 from symbl._protocol.request import Request
-from symbl.emulator import Emulator, fingerprint
+from symbl.emulator import Emulator
 
 from async_rest_helpers import make_client, run
-from helpers import STATUS_ERRORS, assert_log_redacted
+from helpers import STATUS_ERRORS, assert_log_redacted, assert_no_secret, assert_token_request
 
 PATH = "/v1/conversations/77"
 TOKEN_PATH = "/oauth2/token:generate"
@@ -411,18 +411,7 @@ def test_token_request_is_exactly_as_documented(emu: Emulator) -> None:
             await client.access_token()
 
     run(scenario)
-    (generate,) = emu.requests(TOKEN_PATH)
-    assert generate.method == "POST"
-    assert generate.json == {
-        "type": "application",
-        "appId": emu.app_id,
-        "appSecret": fingerprint(emu.app_secret),  # the request log keeps no secret
-    }
-    assert generate.headers["content-type"] == "application/json"
-    assert generate.headers["accept"] == "application/json"
-    assert "x-api-key" not in generate.headers
-    assert "authorization" not in generate.headers
-    assert generate.query_string == ""
+    generate = assert_token_request(emu)
     agent = generate.headers["user-agent"]
     assert agent.startswith(f"symbl-python/{symbl.__version__} ")
     assert "aiohttp" in agent
@@ -585,17 +574,7 @@ def test_secrets_never_reach_reprs_or_error_messages(emu: Emulator) -> None:
             token = await client.access_token()
             with pytest.raises(symbl.NotFoundError) as caught:
                 await client.request("GET", PATH)
-            exposed = [
-                repr(client),
-                str(client),
-                repr(client.credentials),
-                str(caught.value),
-                repr(caught.value),
-                repr(client._tokens),
-            ]
-            for text in exposed:
-                assert emu.app_secret not in text
-                assert token not in text
+            assert_no_secret(client, caught.value, emu, token)
             assert repr(client).startswith("<symbl.AsyncClient ")
 
     run(scenario)

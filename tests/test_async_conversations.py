@@ -18,7 +18,7 @@ from symbl._resources.conversations import API_METHODS, Conversations
 from symbl.emulator import Emulator
 
 from async_rest_helpers import make_client, run
-from helpers import MEETING
+from helpers import MEETING, TRANSCRIPT_OPTIONS, assert_markdown_transcript
 
 SPEAKER_EVENTS = {
     "speakerEvents": [
@@ -242,23 +242,8 @@ def test_formatted_transcript(emu: Emulator, cid: str) -> None:
     async def scenario() -> None:
         async with make_client(emu) as client:
             conversation = symbl.AsyncConversation(cid, client=client)
-            markdown = await conversation.get_formatted_transcript(
-                {
-                    "createParagraphs": "true",
-                    "showSpeakerSeparation": True,
-                    "phrases": {"highlightOnlyInsightKeyPhrases": True},
-                }
-            )
-            entry = last(emu)
-            assert (entry.method, entry.path[-11:]) == ("POST", "/transcript")
-            assert entry.json == {
-                "createParagraphs": True,
-                "showSpeakerSeparation": True,
-                "phrases": {"highlightOnlyInsightKeyPhrases": True},
-                "contentType": "text/markdown",
-            }
-            assert markdown.transcript.content_type == "text/markdown"
-            assert "Natalia:" in markdown.transcript.payload
+            markdown = await conversation.get_formatted_transcript(TRANSCRIPT_OPTIONS)
+            assert_markdown_transcript(last(emu), markdown)
             srt = await conversation.get_formatted_transcript({"contentType": "text/srt"})
             assert srt.transcript.payload.startswith("1\n00:00:00,000 --> ")
 

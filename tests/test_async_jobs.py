@@ -22,7 +22,16 @@ from symbl.emulator import Emulator
 from symbl.emulator.media import write_mp3
 
 from async_rest_helpers import make_client, run, until
-from helpers import MEETING, OPTIONS, OPTIONS_QUERY, PYTHON, make_mp4, make_wav, subprocess_env
+from helpers import (
+    MEETING,
+    OPTIONS,
+    OPTIONS_QUERY,
+    PYTHON,
+    assert_resumed_elsewhere,
+    assert_text_body,
+    make_mp4,
+    make_wav,
+)
 
 SHORT = {"messages": [{"payload": {"content": "Can we meet on Friday?"}, "from": {"name": "Ann"}}]}
 
@@ -345,17 +354,7 @@ def test_a_job_submitted_by_the_sync_client_is_followed_in_another_process(
             "        print(await c.get_job_status(), len((await c.get_messages()).messages))\n"
             "asyncio.run(main(), debug=True)\n"
         )
-        result = subprocess.run(
-            [PYTHON, "-c", script, conversation.get_conversation_id(), conversation.get_job_id()],
-            env=subprocess_env(emu),
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert result.returncode == 0, result.stderr
-        count = len(conversation.wait(5).get_messages().messages)
-    assert count >= len(MEETING["messages"])
-    assert result.stdout.split() == ["completed", str(count)]
+        assert_resumed_elsewhere(script, conversation, emu)
 
 
 def test_callbacks_need_a_callable_and_a_job(emu: Emulator) -> None:
@@ -538,17 +537,7 @@ def test_text_process_merges_parameters_into_the_body(emu: Emulator) -> None:
 
     run(scenario)
     entry = only_request(emu, "/v1/process/text")
-    assert entry.method == "POST"
-    assert entry.query_string == ""
-    assert entry.headers["content-type"] == "application/json"
-    expected = {
-        "name": MEETING["name"],
-        "trackers": trackers,
-        "detectEntities": True,
-        "messages": MEETING["messages"],
-    }
-    assert entry.json == expected
-    assert entry.body == json.dumps(expected).encode()
+    assert_text_body(entry, trackers)
     assert_authenticated(entry, emu)
 
 

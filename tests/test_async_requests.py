@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import symbl
 from symbl.emulator import Emulator
 from symbl.emulator.media import write_mp3
 
-from helpers import MEETING, OPTIONS, OPTIONS_QUERY, make_mp4, make_wav
+from helpers import MEETING, OPTIONS, OPTIONS_QUERY, assert_text_body, make_mp4, make_wav
 
 
 def only_request(emu: Emulator, path: str):
@@ -117,17 +116,7 @@ def test_text_process_merges_parameters_into_the_body(emu_env: Emulator) -> None
     trackers = [{"name": "Promotion", "vocabulary": ["special promotion"]}]
     symbl.Text.process(payload=MEETING, parameters={"trackers": trackers, "detectEntities": "true"})
     entry = only_request(emu_env, "/v1/process/text")
-    assert entry.method == "POST"
-    assert entry.query_string == ""
-    assert entry.headers["content-type"] == "application/json"
-    expected = {
-        "name": MEETING["name"],
-        "trackers": trackers,
-        "detectEntities": True,
-        "messages": MEETING["messages"],
-    }
-    assert entry.json == expected
-    assert entry.body == json.dumps(expected).encode()
+    assert_text_body(entry, trackers)
 
 
 def test_text_append(emu_env: Emulator) -> None:

@@ -11,6 +11,8 @@ import pytest
 import symbl
 from symbl.emulator import Emulator, fingerprint
 
+from helpers import assert_token_request
+
 TOKEN_PATH = "/oauth2/token:generate"
 UNKNOWN_CONVERSATION = "/v1/conversations/404404404"
 
@@ -23,18 +25,7 @@ def fetch_unknown(client: symbl.Client) -> None:
 
 def test_token_request_is_exactly_as_documented(emu: Emulator, client: symbl.Client) -> None:
     client.access_token()
-    (generate,) = emu.requests(TOKEN_PATH)
-    assert generate.method == "POST"
-    assert generate.json == {
-        "type": "application",
-        "appId": emu.app_id,
-        "appSecret": fingerprint(emu.app_secret),  # the request log keeps no secret
-    }
-    assert generate.headers["content-type"] == "application/json"
-    assert generate.headers["accept"] == "application/json"
-    assert "x-api-key" not in generate.headers
-    assert "authorization" not in generate.headers
-    assert generate.query_string == ""
+    assert_token_request(emu)
 
 
 def test_token_is_generated_once_and_reused(emu: Emulator, client: symbl.Client) -> None:

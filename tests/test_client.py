@@ -14,7 +14,7 @@ import pytest
 import symbl
 from symbl.emulator import Emulator
 
-from helpers import STATUS_ERRORS, assert_log_redacted
+from helpers import STATUS_ERRORS, assert_log_redacted, assert_no_secret
 
 PATH = "/v1/conversations/77"
 
@@ -211,17 +211,7 @@ def test_secrets_never_reach_reprs_or_error_messages(emu: Emulator) -> None:
     token = client.access_token()
     with pytest.raises(symbl.NotFoundError) as caught:
         client.request("GET", PATH)
-    exposed = [
-        repr(client),
-        str(client),
-        repr(client.credentials),
-        str(caught.value),
-        repr(caught.value),
-        repr(client._tokens),
-    ]
-    for text in exposed:
-        assert emu.app_secret not in text
-        assert token not in text
+    assert_no_secret(client, caught.value, emu, token)
 
 
 def test_invalid_settings_are_rejected() -> None:

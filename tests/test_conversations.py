@@ -7,7 +7,7 @@ import pytest
 import symbl
 from symbl.emulator import Emulator
 
-from helpers import MEETING
+from helpers import MEETING, TRANSCRIPT_OPTIONS, assert_markdown_transcript
 
 SPEAKER_EVENTS = {
     "speakerEvents": [
@@ -143,23 +143,8 @@ def test_put_speakers_events_reattributes_messages(
 
 
 def test_formatted_transcript(emu_env: Emulator, conversation: symbl.Conversation) -> None:
-    markdown = conversation.get_formatted_transcript(
-        {
-            "createParagraphs": "true",
-            "showSpeakerSeparation": True,
-            "phrases": {"highlightOnlyInsightKeyPhrases": True},
-        }
-    )
-    entry = last(emu_env)
-    assert (entry.method, entry.path[-11:]) == ("POST", "/transcript")
-    assert entry.json == {
-        "createParagraphs": True,
-        "showSpeakerSeparation": True,
-        "phrases": {"highlightOnlyInsightKeyPhrases": True},
-        "contentType": "text/markdown",
-    }
-    assert markdown.transcript.content_type == "text/markdown"
-    assert "Natalia:" in markdown.transcript.payload
+    markdown = conversation.get_formatted_transcript(TRANSCRIPT_OPTIONS)
+    assert_markdown_transcript(last(emu_env), markdown)
     srt = conversation.get_formatted_transcript({"contentType": "text/srt"})
     assert srt.transcript.payload.startswith("1\n00:00:00,000 --> ")
 

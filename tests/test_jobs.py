@@ -12,7 +12,16 @@ import pytest
 import symbl
 from symbl.emulator import Emulator
 
-from helpers import DATA, MEETING, PYTHON, make_wav, sdk_threads, subprocess_env, wait_until
+from helpers import (
+    DATA,
+    MEETING,
+    PYTHON,
+    assert_resumed_elsewhere,
+    make_wav,
+    sdk_threads,
+    subprocess_env,
+    wait_until,
+)
 
 
 def job_polls(emu: Emulator) -> list[float]:
@@ -181,17 +190,7 @@ def test_conversation_is_rebuilt_from_ids_in_another_process(emu_env: Emulator) 
         "c.wait(10)\n"
         "print(c.get_job_status(), len(c.get_messages().messages))\n"
     )
-    result = subprocess.run(
-        [PYTHON, "-c", script, conversation.get_conversation_id(), conversation.get_job_id()],
-        env=subprocess_env(emu_env),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    count = len(conversation.wait(5).get_messages().messages)
-    assert count >= len(MEETING["messages"])
-    assert result.stdout.split() == ["completed", str(count)]
+    assert_resumed_elsewhere(script, conversation, emu_env)
 
 
 def test_a_script_that_ends_right_after_wait_false_still_gets_its_callback(
